@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is compiled to dist/ by `npm install` (prepare) or `npm run build`.
+import { main } from '../dist/src/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => { process.stderr.write(`shoal: internal error: ${err?.stack ?? err}\n`); process.exitCode = 70; },
+);
