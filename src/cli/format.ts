@@ -25,5 +25,5 @@ export function parseBytes(text: string): number | undefined {
 /** Two aligned columns. */
 export function table(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${(k + ':').padEnd(width + 2)}${v}`).join('\n');
+  return rows.map(([k, v]) => `${(k === '' ? '' : `${k}:`).padEnd(width + 2)}${v}`).join('\n');
 }

@@ -250,7 +250,7 @@ export function metainfoFromInfo(info: BencodeDict, infoBytes: Buffer, extras: P
 
   const metaVersion = info.get('meta version');
   const hasV2 = metaVersion !== undefined;
-  if (hasV2 && metaVersion !== 2) fail('ERR_METAINFO_VALUE', `unsupported "meta version" ${String(metaVersion)}`);
+  if (hasV2 && metaVersion !== 2) fail('ERR_METAINFO_VALUE', `unsupported "meta version" ${typeof metaVersion === 'number' ? metaVersion : typeof metaVersion}`);
   const hasV1 = info.has('pieces');
   if (!hasV1 && !hasV2) fail('ERR_METAINFO_SHAPE', 'info has neither "pieces" (v1) nor "meta version" (v2)');
   const version: TorrentVersion = hasV1 && hasV2 ? 'hybrid' : hasV1 ? 'v1' : 'v2';

@@ -115,7 +115,7 @@ export async function hashPieces(
   const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
   const maxInFlight = pool.size * 2;
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   let next = 0;
   while (next < count) {
     opts.signal?.throwIfAborted();
@@ -139,11 +139,11 @@ export async function hashPieces(
             });
           }
         } catch (e) {
-          failure ??= e; // the consumer refused a piece: stop handing out work
+          failure ??= e instanceof Error ? e : new Error(String(e)); // the consumer refused a piece: stop handing out work
         }
       },
       (e: unknown) => {
-        failure ??= e;
+        failure ??= e instanceof Error ? e : new Error(String(e));
       },
     );
     const tracked: Promise<void> = p.finally(() => inFlight.delete(tracked));

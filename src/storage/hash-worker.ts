@@ -94,7 +94,7 @@ function merkleRoot(data: Buffer, leaves: number, out: Uint8Array, outOffset: nu
     width /= 2;
     height++;
   }
-  if (real === 0) padHash(height).copy(out as Buffer, outOffset);
+  if (real === 0) padHash(height).copy(out, outOffset);
   else leafScratch.copy(out, outOffset, 0, HASH_SIZE);
 }
 

@@ -63,7 +63,7 @@ export async function verifyTorrent(m: Metainfo, dir: string, opts: VerifyOption
       useV1,
       (d) => {
         let good = !d.missing;
-        if (good && useV1) good = Buffer.compare(d.sha1, m.pieces!.subarray(d.index * 20, d.index * 20 + 20)) === 0;
+        if (good && useV1) good = Buffer.compare(d.sha1, m.pieces.subarray(d.index * 20, d.index * 20 + 20)) === 0;
         if (good && useV2) {
           const p = layout.v2Piece(d.index);
           const expected = p ? expectedV2Hash(m, p) : undefined;
