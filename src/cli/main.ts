@@ -7,6 +7,11 @@ import { createCommand } from './commands/create.js';
 import type { CreateCliOptions } from './commands/create.js';
 import { infoCommand } from './commands/info.js';
 import { verifyCommand } from './commands/verify.js';
+import { getCommand } from './commands/get.js';
+import type { GetCliOptions } from './commands/get.js';
+import { seedCommand } from './commands/seed.js';
+import type { SeedCliOptions } from './commands/seed.js';
+import { addSwarmOptions } from './swarm-options.js';
 import { EXIT_OK, explain } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -52,6 +57,31 @@ function program(setCode: (code: number) => void): Command {
     .option('--json', 'print one JSON object')
     .option('-q, --quiet', 'no output; the exit code tells')
     .action(async (t: string, dir: string, o: { json?: boolean; quiet?: boolean }) => setCode(await verifyCommand(t, dir, o)));
+
+  addSwarmOptions(
+    p
+      .command('seed')
+      .description('serve a file or folder (or a .torrent\'s data); prints the magnet link, serves until Ctrl-C')
+      .argument('<path>', 'file or folder to share, or a .torrent file')
+      .option('--torrent <file>', 'use this .torrent for <path> instead of hashing a new one')
+      .option('-d, --dir <dir>', 'where the data of a .torrent given as <path> lives (default: .)')
+      .addOption(new Option('--v1', 'make a v1 torrent (default)').conflicts(['v2', 'hybrid']))
+      .addOption(new Option('--v2', 'make a v2 torrent').conflicts(['hybrid']))
+      .option('--hybrid', 'make a hybrid v1 + v2 torrent')
+      .addOption(new Option('--announce-interval <sec>', 're-announce at least this often').hideHelp()),
+  ).action(async (path: string, o: SeedCliOptions) => setCode(await seedCommand(path, o)));
+
+  addSwarmOptions(
+    p
+      .command('get')
+      .description('download a torrent from its swarm; exit 0 once every selected byte is on disk and verified')
+      .argument('<source>', 'magnet link, .torrent file, or info-hash (hex)')
+      .option('-o, --output <dir>', 'download folder (default: .)')
+      .option('--seed', 'keep seeding after the download, until Ctrl-C')
+      .option('--sequential', 'fetch pieces in order (for streaming)')
+      .option('--select <list>', 'only these files, by index: e.g. 0,2-4')
+      .addOption(new Option('--announce-interval <sec>', 're-announce at least this often').hideHelp()),
+  ).action(async (source: string, o: GetCliOptions) => setCode(await getCommand(source, o)));
 
   return p;
 }

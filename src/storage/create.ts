@@ -14,7 +14,7 @@ import { ArgumentError } from '../util/errors.js';
 import { StorageError } from './errors.js';
 import { HashPool, hashPieces } from './hash-pool.js';
 import type { PieceTask } from './hash-protocol.js';
-import { PieceLayout } from './piece-layout.js';
+import { PieceLayout, pieceTask } from './piece-layout.js';
 import { scanPath } from './scan.js';
 
 export interface CreateOptions {
@@ -79,14 +79,7 @@ export async function createTorrent(path: string, opts: CreateOptions = {}): Pro
   const wantV1 = version !== 'v2';
   const wantV2 = version !== 'v1';
 
-  const taskOf = (i: number): PieceTask => {
-    const v2 = wantV2 ? layout.v2Piece(i) : undefined;
-    return {
-      segments: layout.slices(i).map((s) => ({ path: s.pad ? null : sources[s.fileIndex]!, offset: s.fileOffset, length: s.length })),
-      v2Leaves: v2?.leaves ?? 0,
-      v2Bytes: v2?.dataBytes ?? 0,
-    };
-  };
+  const taskOf = (i: number): PieceTask => pieceTask(layout, i, (f) => sources[f]!, wantV2);
 
   const sha1 = wantV1 ? Buffer.alloc(layout.pieceCount * 20) : undefined;
   const sha256 = wantV2 ? Buffer.alloc(layout.pieceCount * 32) : undefined;

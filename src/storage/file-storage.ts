@@ -29,7 +29,7 @@ function storageError(e: unknown, op: StorageOp, path: string): StorageError {
 export class FileStorage {
   private readonly layout: PieceLayout;
   private readonly paths: (string | null)[];
-  private readonly handles = new Map<number, { fh: FileHandle; writable: boolean }>();
+  private readonly handles = new Map<number, Handle>();
   private readonly maxOpen: number;
 
   constructor(m: Metainfo, dir: string, opts: FileStorageOptions = {}) {
@@ -48,18 +48,19 @@ export class FileStorage {
       if (path === null || path === undefined) {
         out.fill(0, pos, pos + s.length);
       } else {
-        const fh = await this.handle(s.fileIndex, false);
-        let done = 0;
-        while (done < s.length) {
-          let n: number;
-          try {
-            ({ bytesRead: n } = await fh.read(out, pos + done, s.length - done, s.fileOffset + done));
-          } catch (e) {
-            throw storageError(e, 'read', path);
+        await this.withHandle(s.fileIndex, false, async (fh) => {
+          let done = 0;
+          while (done < s.length) {
+            let n: number;
+            try {
+              ({ bytesRead: n } = await fh.read(out, pos + done, s.length - done, s.fileOffset + done));
+            } catch (e) {
+              throw storageError(e, 'read', path);
+            }
+            if (n === 0) throw new StorageError('ERR_STORAGE_MISSING', 'read', `${path} is shorter than the torrent says`, path);
+            done += n;
           }
-          if (n === 0) throw new StorageError('ERR_STORAGE_MISSING', 'read', `${path} is shorter than the torrent says`, path);
-          done += n;
-        }
+        });
       }
       pos += s.length;
     }
@@ -72,16 +73,17 @@ export class FileStorage {
     for (const s of this.ranges(piece, offset, data.length)) {
       const path = this.paths[s.fileIndex];
       if (path !== null && path !== undefined) {
-        const fh = await this.handle(s.fileIndex, true);
-        let done = 0;
-        while (done < s.length) {
-          try {
-            const { bytesWritten } = await fh.write(data, pos + done, s.length - done, s.fileOffset + done);
-            done += bytesWritten;
-          } catch (e) {
-            throw storageError(e, 'write', path);
+        await this.withHandle(s.fileIndex, true, async (fh) => {
+          let done = 0;
+          while (done < s.length) {
+            try {
+              const { bytesWritten } = await fh.write(data, pos + done, s.length - done, s.fileOffset + done);
+              done += bytesWritten;
+            } catch (e) {
+              throw storageError(e, 'write', path);
+            }
           }
-        }
+        });
       }
       pos += s.length;
     }
@@ -90,14 +92,14 @@ export class FileStorage {
   /** Creates the torrent's zero-length files, which no piece write ever touches. */
   async createEmptyFiles(): Promise<void> {
     for (let i = 0; i < this.paths.length; i++) {
-      if (this.paths[i] !== null && this.layout.files[i]!.length === 0) await this.handle(i, true);
+      if (this.paths[i] !== null && this.layout.files[i]!.length === 0) await this.withHandle(i, true, () => Promise.resolve());
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(all.map((h) => h.fh.close()));
+    const all = [...this.handles.entries()];
+    for (const [i, e] of all) this.retire(i, e);
+    await Promise.all(all.map(([, e]) => (e.users === 0 ? closeQuietly(e.fh) : Promise.resolve())));
   }
 
   private ranges(piece: number, offset: number, length: number): { fileIndex: number; fileOffset: number; length: number }[] {
@@ -116,35 +118,69 @@ export class FileStorage {
     return out;
   }
 
-  private async handle(fileIndex: number, writable: boolean): Promise<FileHandle> {
-    const cached = this.handles.get(fileIndex);
-    if (cached && (cached.writable || !writable)) {
+  /**
+   * A handle for the file, opened once even when many reads and writes ask at the same moment.
+   * Handles are reference-counted, so evicting one (past `maxOpenFiles`) never closes it under an
+   * operation still using it; a read-only handle is replaced by a writable one on the first write.
+   */
+  private async withHandle<T>(fileIndex: number, writable: boolean, use: (fh: FileHandle) => Promise<T>): Promise<T> {
+    let entry = this.handles.get(fileIndex);
+    if (!entry || (writable && !entry.writable)) {
+      if (entry) this.retire(fileIndex, entry);
+      entry = { fh: this.openFile(fileIndex, writable), writable, users: 0, retired: false };
+      this.handles.set(fileIndex, entry);
+      this.evict();
+    } else {
       this.handles.delete(fileIndex);
-      this.handles.set(fileIndex, cached);
-      return cached.fh;
+      this.handles.set(fileIndex, entry); // LRU: most recent last
     }
-    if (cached) {
-      this.handles.delete(fileIndex);
-      await cached.fh.close();
-    }
-    const path = this.paths[fileIndex]!;
-    let fh: FileHandle;
+    const e = entry;
+    e.users++;
     try {
-      if (writable) {
-        await mkdir(dirname(path), { recursive: true });
-        fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-      } else {
-        fh = await open(path, 'r');
-      }
+      return await use(await e.fh);
+    } finally {
+      e.users--;
+      if (e.retired && e.users === 0) await closeQuietly(e.fh);
+    }
+  }
+
+  private async openFile(fileIndex: number, writable: boolean): Promise<FileHandle> {
+    const path = this.paths[fileIndex]!;
+    try {
+      if (!writable) return await open(path, 'r');
+      await mkdir(dirname(path), { recursive: true });
+      return await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
     } catch (e) {
+      this.handles.delete(fileIndex);
       throw storageError(e, 'open', path);
     }
-    if (this.handles.size >= this.maxOpen) {
-      const [oldest, h] = this.handles.entries().next().value as [number, { fh: FileHandle }];
-      this.handles.delete(oldest);
-      await h.fh.close();
+  }
+
+  private retire(fileIndex: number, entry: Handle): void {
+    if (this.handles.get(fileIndex) === entry) this.handles.delete(fileIndex);
+    entry.retired = true;
+    if (entry.users === 0) void closeQuietly(entry.fh);
+  }
+
+  private evict(): void {
+    for (const [i, e] of this.handles) {
+      if (this.handles.size <= this.maxOpen) break;
+      this.retire(i, e);
     }
-    this.handles.set(fileIndex, { fh, writable });
-    return fh;
+  }
+}
+
+interface Handle {
+  fh: Promise<FileHandle>;
+  writable: boolean;
+  users: number;
+  retired: boolean;
+}
+
+async function closeQuietly(fh: Promise<FileHandle>): Promise<void> {
+  try {
+    await (await fh).close();
+  } catch {
+    // opening failed (already reported) or already closed
   }
 }

@@ -6,6 +6,7 @@
 import { fileAt } from '../metainfo/layout.js';
 import { HASH_SIZE, pieceLeafCount } from '../metainfo/merkle.js';
 import type { Metainfo, TorrentFile } from '../metainfo/types.js';
+import type { PieceTask } from './hash-protocol.js';
 
 export interface FileSlice {
   fileIndex: number;
@@ -90,4 +91,28 @@ export function expectedV2Hash(m: Metainfo, p: V2Piece): Buffer | undefined {
   if (f.length <= m.pieceLength) return f.piecesRoot;
   const layer = m.pieceLayers?.get(f.piecesRoot.toString('hex'));
   return layer?.subarray(p.indexInFile * HASH_SIZE, (p.indexInFile + 1) * HASH_SIZE);
+}
+
+/**
+ * The hash job for one piece: its slices read from `sourceOf(fileIndex)` (null for pad files), with
+ * the v2 subtree geometry when a v2 hash is wanted.
+ */
+export function pieceTask(layout: PieceLayout, index: number, sourceOf: (fileIndex: number) => string | null, v2: boolean): PieceTask {
+  const p = v2 ? layout.v2Piece(index) : undefined;
+  return {
+    segments: layout.slices(index).map((s) => ({ path: s.pad ? null : sourceOf(s.fileIndex), offset: s.fileOffset, length: s.length })),
+    v2Leaves: p?.leaves ?? 0,
+    v2Bytes: p?.dataBytes ?? 0,
+  };
+}
+
+/** Does a piece's digest match the torrent? v1 and v2 hashes are both checked when both exist. */
+export function pieceMatches(m: Metainfo, layout: PieceLayout, index: number, sha1: Uint8Array, sha256: Uint8Array): boolean {
+  if (m.pieces && Buffer.compare(sha1, m.pieces.subarray(index * 20, index * 20 + 20)) !== 0) return false;
+  if (m.infoHashV2) {
+    const p = layout.v2Piece(index);
+    const expected = p ? expectedV2Hash(m, p) : undefined;
+    if (expected === undefined || Buffer.compare(sha256, expected) !== 0) return false;
+  }
+  return true;
 }

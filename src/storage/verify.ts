@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Metainfo } from '../metainfo/types.js';
 import { HashPool, hashPieces } from './hash-pool.js';
 import type { PieceTask } from './hash-protocol.js';
-import { PieceLayout, expectedV2Hash } from './piece-layout.js';
+import { PieceLayout, pieceMatches, pieceTask } from './piece-layout.js';
 
 export interface VerifyReport {
   complete: boolean;
@@ -44,14 +44,7 @@ export async function verifyTorrent(m: Metainfo, dir: string, opts: VerifyOption
   // 0 unknown, 1 good, 2 bad, 3 missing
   const state = new Uint8Array(layout.pieceCount);
 
-  const taskOf = (i: number): PieceTask => {
-    const v2 = useV2 ? layout.v2Piece(i) : undefined;
-    return {
-      segments: layout.slices(i).map((s) => ({ path: sources[s.fileIndex]!, offset: s.fileOffset, length: s.length })),
-      v2Leaves: v2?.leaves ?? 0,
-      v2Bytes: v2?.dataBytes ?? 0,
-    };
-  };
+  const taskOf = (i: number): PieceTask => pieceTask(layout, i, (f) => sources[f]!, useV2);
 
   const pool = opts.pool ?? new HashPool();
   let checked = 0;
@@ -62,13 +55,7 @@ export async function verifyTorrent(m: Metainfo, dir: string, opts: VerifyOption
       taskOf,
       useV1,
       (d) => {
-        let good = !d.missing;
-        if (good && useV1) good = Buffer.compare(d.sha1, m.pieces.subarray(d.index * 20, d.index * 20 + 20)) === 0;
-        if (good && useV2) {
-          const p = layout.v2Piece(d.index);
-          const expected = p ? expectedV2Hash(m, p) : undefined;
-          good = expected !== undefined && Buffer.compare(d.sha256, expected) === 0;
-        }
+        const good = !d.missing && pieceMatches(m, layout, d.index, d.sha1, d.sha256);
         state[d.index] = d.missing ? 3 : good ? 1 : 2;
         checked += layout.pieceSize(d.index);
         opts.onProgress?.(checked, m.layoutLength);

@@ -1,0 +1,83 @@
+/** Options shared by `shoal get` and `shoal seed`, and turning them into session and torrent options. */
+import type { Command } from 'commander';
+import { parseAddress } from '../net/compact.js';
+import type { PeerAddress } from '../net/compact.js';
+import { parseCidr } from '../net/cidr.js';
+import { UsageError } from './errors.js';
+import { parseBytes } from './format.js';
+
+export interface SwarmCliOptions {
+  port?: string;
+  peer: string[];
+  tracker: string[];
+  maxPeers?: string;
+  uploadLimit?: string;
+  downloadLimit?: string;
+  allow: string[];
+  deny: string[];
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function addSwarmOptions(c: Command): Command {
+  return c
+    .option('--port <n>', 'TCP port to listen on (default: any free port)')
+    .option('--peer <host:port>', 'connect to this peer; repeatable', collect, [])
+    .option('--tracker <url>', 'announce to this tracker (http, https or udp); repeatable', collect, [])
+    .option('--max-peers <n>', 'most connections for this torrent (default 50)')
+    .option('--upload-limit <rate>', 'upload limit in bytes/s (e.g. 500K, 2M; 0 = none)')
+    .option('--download-limit <rate>', 'download limit in bytes/s (0 = none)')
+    .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
+    .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
+    .option('--json', 'one JSON object per line: ready, metadata, progress, done, error')
+    .option('-q, --quiet', 'no live status');
+}
+
+export function parsePort(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${JSON.stringify(text)} is not a port number`);
+  return n;
+}
+
+export function parseRate(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const n = parseBytes(text);
+  if (n === undefined) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a rate (e.g. 500K, 2M)`);
+  return n;
+}
+
+export function parsePeers(list: readonly string[]): PeerAddress[] {
+  return list.map((p) => {
+    const a = parseAddress(p);
+    if (!a) throw new UsageError(`--peer ${JSON.stringify(p)} is not host:port`);
+    return a;
+  });
+}
+
+export function parseCount(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a positive whole number`);
+  return n;
+}
+
+export function checkCidrs(list: readonly string[]): void {
+  for (const c of list) parseCidr(c);
+}
+
+/** "0,2-4" → [0, 2, 3, 4] */
+export function parseSelection(text: string): number[] {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new UsageError(`--select ${JSON.stringify(text)}: expected indices like 0,2-4`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new UsageError(`--select range ${part} runs backwards`);
+    for (let i = a; i <= b; i++) out.add(i);
+  }
+  return [...out].sort((x, y) => x - y);
+}

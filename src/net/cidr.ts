@@ -1,0 +1,78 @@
+/**
+ * Allow and deny lists of CIDR ranges (IPv4 and IPv6). They govern every connection in and out and
+ * every tracker request: an address is usable when it matches the allow list (or the allow list is
+ * empty) and does not match the deny list. `SHOAL_NET_ALLOW` / `SHOAL_NET_DENY` (comma-separated)
+ * set them from the environment; on the machines we test on they are always 127.0.0.0/8.
+ */
+import { isIP } from 'node:net';
+import { ArgumentError } from '../util/errors.js';
+
+interface Range {
+  v6: boolean;
+  bits: bigint;
+  prefix: number;
+}
+
+function toBigInt(host: string): { v6: boolean; value: bigint } | undefined {
+  const kind = isIP(host);
+  if (kind === 4) {
+    return { v6: false, value: host.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n) };
+  }
+  if (kind === 6) {
+    // IPv4-mapped IPv6 addresses are checked as IPv4.
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+    if (mapped) return toBigInt(mapped[1]!);
+    const [head, tail] = host.includes('::') ? (host.split('::') as [string, string]) : [host, undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+    return { v6: true, value: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n) };
+  }
+  return undefined;
+}
+
+export function parseCidr(text: string): Range {
+  const [host, prefixText] = text.trim().split('/') as [string, string | undefined];
+  const addr = toBigInt(host);
+  if (!addr) throw new ArgumentError(`${JSON.stringify(text)} is not an IP address or CIDR range`);
+  const max = addr.v6 ? 128 : 32;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new ArgumentError(`${JSON.stringify(text)} has a bad prefix length`);
+  const shift = BigInt(max - prefix);
+  return { v6: addr.v6, bits: addr.value >> shift, prefix };
+}
+
+function matches(r: Range, host: string): boolean {
+  const a = toBigInt(host);
+  if (!a || a.v6 !== r.v6) return false;
+  const shift = BigInt((a.v6 ? 128 : 32) - r.prefix);
+  return a.value >> shift === r.bits;
+}
+
+export class AddressFilter {
+  private readonly allow: Range[];
+  private readonly deny: Range[];
+
+  constructor(allow: readonly string[] = [], deny: readonly string[] = []) {
+    this.allow = allow.map(parseCidr);
+    this.deny = deny.map(parseCidr);
+  }
+
+  /** From SHOAL_NET_ALLOW / SHOAL_NET_DENY plus the given lists (both apply). */
+  static fromEnv(env: NodeJS.ProcessEnv, allow: readonly string[] = [], deny: readonly string[] = []): AddressFilter {
+    const split = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return new AddressFilter([...split(env.SHOAL_NET_ALLOW), ...allow], [...split(env.SHOAL_NET_DENY), ...deny]);
+  }
+
+  /** Is this IP literal usable? Names (not IPs) are never allowed when an allow list is set. */
+  allows(host: string): boolean {
+    const h = host.replace(/^\[|\]$/g, '');
+    if (this.deny.some((r) => matches(r, h))) return false;
+    if (this.allow.length === 0) return true;
+    return this.allow.some((r) => matches(r, h));
+  }
+
+  get restricted(): boolean {
+    return this.allow.length > 0 || this.deny.length > 0;
+  }
+}
