@@ -127,7 +127,7 @@ export function httpAnnounce(filter: AddressFilter | undefined) {
           try {
             resolve(parseAnnounceResponse(Buffer.concat(chunks)));
           } catch (e) {
-            reject(e);
+            reject(e instanceof Error ? e : new TrackerError(String(e)));
           }
         });
         res.on('error', (e) => reject(new TrackerError(`tracker connection failed: ${e.message}`)));

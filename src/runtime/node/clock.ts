@@ -1,5 +1,5 @@
 /** The real clock: performance.now() and Node timers. */
-import type { Clock, TimerHandle } from '../../torrent/ports.js';
+import type { Clock } from '../../torrent/ports.js';
 
 export const nodeClock: Clock = {
   now: () => performance.now(),
