@@ -18,7 +18,7 @@ export interface Case {
   tool: string;
   /** The reference for this operation's ratio column. */
   anchor?: boolean;
-  /** Bytes processed per run (for MB/s). */
+  /** Bytes processed per run (for MB/s; 0: no throughput column, e.g. a fixed-cost row). */
   bytes: number;
   /** Set when the tool is not available: the row is listed with this reason and no numbers. */
   unavailable?: string;
@@ -64,7 +64,10 @@ export async function measureCases(ctx: BenchContext, group: string, cases: Case
       r.sample.metrics = verdict.metrics ?? {};
       samples[i]!.push(r.sample);
       const cpu = r.sample.userS + r.sample.sysS;
-      ctx.log(`[${group}] ${round}/${runs} ${c.operation} · ${c.tool}: ${r.sample.wallS.toFixed(3)} s wall, ${cpu.toFixed(2)} s CPU, ${(r.sample.maxRssKiB / 1024).toFixed(1)} MiB`);
+      ctx.log(
+        `[${group}] ${round}/${runs} ${c.operation} · ${c.tool}: ${r.sample.wallS.toFixed(3)} s wall, ${cpu.toFixed(2)} s CPU, ` +
+          `${(r.sample.maxRssKiB / 1024).toFixed(1)} MiB, other processes ${r.sample.otherCpuS.toFixed(2)} CPU-s`,
+      );
     }
   }
   return cases.map((c, i) => {
@@ -91,17 +94,19 @@ export async function measureCases(ctx: BenchContext, group: string, cases: Case
       rssMiB: errors[i] === undefined ? mib(s.map((x) => x.maxRssKiB)) : null,
       anonMiB: errors[i] === undefined ? mib(s.map((x) => x.maxAnonKiB)) : null,
       fileMiB: errors[i] === undefined ? mib(s.map((x) => x.maxFileKiB)) : null,
+      otherCpuS: errors[i] === undefined ? median(s.map((x) => x.otherCpuS)) : null,
       metrics,
       notes: [...(c.notes ?? [])],
     };
     if (errors[i] !== undefined) row.error = errors[i];
+    if (c.unavailable !== undefined) row.skipped = true;
     return row;
   });
 }
 
 /** Throughput in MB/s (10^6 bytes per second). */
 export function mbps(row: Row): number | null {
-  return row.wallS === null || row.wallS <= 0 ? null : row.bytes / 1e6 / row.wallS;
+  return row.bytes === 0 || row.wallS === null || row.wallS <= 0 ? null : row.bytes / 1e6 / row.wallS;
 }
 
 /** The anchor of `row`'s operation among `rows`. */

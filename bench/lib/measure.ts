@@ -67,6 +67,19 @@ function childOf(pid: number): number | null {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (all cores; /proc/stat, USER_HZ = 100), or NaN. */
+export function machineBusyS(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return busy / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Parses GNU time's `-f '%U %S %M'` output (a "Command exited/terminated ..." line may precede it). */
 function parseTime(text: string): { userS: number; sysS: number; maxRssKiB: number } | null {
   const lines = text.trim().split('\n');
@@ -80,6 +93,7 @@ function parseTime(text: string): { userS: number; sysS: number; maxRssKiB: numb
 export function runTimed(cmd: string, args: readonly string[], opts: TimedOptions): Promise<TimedResult> {
   rmSync(opts.timeFile, { force: true });
   return new Promise((resolve, reject) => {
+    const busy0 = machineBusyS();
     const start = process.hrtime.bigint();
     const child = spawn(GNU_TIME, ['-f', '%U %S %M', '-o', opts.timeFile, cmd, ...args], {
       cwd: opts.cwd,
@@ -89,8 +103,8 @@ export function runTimed(cmd: string, args: readonly string[], opts: TimedOption
     active.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout = appendCapped(stdout, d)));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = appendCapped(stderr, d)));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout = appendCapped(stdout, d)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = appendCapped(stderr, d)));
 
     let maxAnon: number | null = null;
     let maxFile: number | null = null;
@@ -130,6 +144,7 @@ export function runTimed(cmd: string, args: readonly string[], opts: TimedOption
     });
     child.on('close', (code, signal) => {
       const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+      const busyS = machineBusyS() - busy0;
       active.delete(child);
       clearTimeout(timer);
       if (sampler) clearInterval(sampler);
@@ -142,7 +157,7 @@ export function runTimed(cmd: string, args: readonly string[], opts: TimedOption
       const t = parseTime(timeText);
       if (!t) {
         resolve({
-          sample: { wallS, userS: NaN, sysS: NaN, maxRssKiB: NaN, maxAnonKiB: maxAnon, maxFileKiB: maxFile, metrics: {} },
+          sample: { wallS, userS: NaN, sysS: NaN, maxRssKiB: NaN, maxAnonKiB: maxAnon, maxFileKiB: maxFile, otherCpuS: NaN, metrics: {} },
           code: code ?? 128,
           stdout,
           stderr: `${stderr}${signal ? `\n(killed by ${signal})` : ''}\n(no numbers from GNU time: ${timeText.trim() || 'empty'})`,
@@ -150,7 +165,8 @@ export function runTimed(cmd: string, args: readonly string[], opts: TimedOption
         return;
       }
       resolve({
-        sample: { wallS, ...t, maxAnonKiB: maxAnon, maxFileKiB: maxFile, metrics: {} },
+        // CPU the rest of the machine used meanwhile (other processes, this harness): noise indicator.
+        sample: { wallS, ...t, maxAnonKiB: maxAnon, maxFileKiB: maxFile, otherCpuS: Math.max(0, busyS - t.userS - t.sysS), metrics: {} },
         code: code ?? 128,
         stdout,
         stderr,
@@ -169,4 +185,24 @@ export function median(xs: readonly number[]): number | null {
 /** A scratch path for GNU time's output inside the work folder. */
 export function timeFileIn(dir: string): string {
   return join(dir, 'time.out');
+}
+
+/** Runs a helper command untimed (preparation, cross-checks); never rejects on a non-zero exit. */
+export function runPlain(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    active.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout = appendCapped(stdout, d)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = appendCapped(stderr, d)));
+    child.on('error', (e) => {
+      active.delete(child);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      active.delete(child);
+      resolve({ code: code ?? 128, stdout, stderr });
+    });
+  });
 }

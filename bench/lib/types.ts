@@ -66,6 +66,11 @@ export interface Sample {
   maxAnonKiB: number | null;
   /** Peak file-backed + shmem RSS seen by sampling (mmapped data on tmpfs shows up here), KiB. */
   maxFileKiB: number | null;
+  /**
+   * CPU seconds used by everything else on the machine during the run (/proc/stat busy time minus the
+   * tool's user + sys): a noise indicator; ~0 on a quiet machine.
+   */
+  otherCpuS: number;
   /** Extra numbers a case parsed from the tool's output (e.g. an in-process timer). */
   metrics: Record<string, number>;
 }
@@ -85,9 +90,13 @@ export interface Row {
   rssMiB: number | null;
   anonMiB: number | null;
   fileMiB: number | null;
+  /** Median CPU seconds used by other processes during this row's runs. */
+  otherCpuS: number | null;
   metrics: Record<string, number>;
   /** Set when the tool failed or was not available; the row then has no numbers. */
   error?: string;
+  /** True when the tool was not available (not a failure of the measurement). */
+  skipped?: boolean;
   /** Footnotes printed under the table. */
   notes: string[];
 }

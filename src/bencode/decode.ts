@@ -201,6 +201,7 @@ export function decode(input: Uint8Array, limits?: DecodeLimits): BencodeValue {
  * (ut_metadata messages carry raw bytes after their bencoded header).
  */
 export function decodePrefix(input: Uint8Array, start = 0, limits?: DecodeLimits): { value: BencodeValue; end: number } {
+  if (!Number.isSafeInteger(start) || start < 0) throw new BencodeError('unexpected-end', 0, `start ${start} is not an index into the buffer`);
   const d = new Decoder(asBuffer(input), start, limitsOf(limits));
   const value = d.value(0);
   return { value, end: d.pos };

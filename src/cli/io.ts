@@ -9,8 +9,13 @@ import { UsageError } from './errors.js';
 export async function loadTorrentFile(path: string): Promise<Metainfo> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const st = await stat(path);
+    // A FIFO or a device would be read forever; a folder is not a torrent.
+    if (st.isDirectory()) throw new UsageError(`${path} is a folder, not a torrent file`);
+    if (!st.isFile()) throw new UsageError(`${path} is not a regular file`);
+    size = st.size;
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (size > MAX_TORRENT_FILE_BYTES) throw new MetainfoError('ERR_METAINFO_LIMIT', `${path}: the torrent file is over ${MAX_TORRENT_FILE_BYTES} bytes`);
@@ -44,6 +49,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, overwrite:
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot write ${path}: ${code ?? (e as Error).message}`);
   }
 }

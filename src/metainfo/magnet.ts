@@ -103,7 +103,7 @@ export function parseMagnet(uri: string): Magnet {
     else if (base === 'x.pe') magnet.peers.push(value);
     else if (base === 'so') magnet.selectOnly = parseSelectOnly(value);
     else if (base === 'xl') {
-      if (!/^\d{1,16}$/.test(value)) bad('magnet "xl" is not a length');
+      if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) bad('magnet "xl" is not a length');
       magnet.length = Number(value);
     }
   }

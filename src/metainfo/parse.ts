@@ -271,14 +271,15 @@ export function metainfoFromInfo(info: BencodeDict, infoBytes: Buffer, extras: P
   if (hasV2) {
     const raw: RawFile[] = [];
     parseFileTree(dictAt(info, 'file tree', 'info'), [], raw);
-    v2Multi = !(raw.length === 1 && raw[0]!.path.length === 1);
+    // A v2 file tree of one top-level file is a single-file torrent — unless the v1 half (hybrid) says
+    // it is a folder holding one file, which libtorrent writes for such folders.
+    v2Multi = hasV1 ? v1Multi : !(raw.length === 1 && raw[0]!.path.length === 1);
     v2Files = layoutFiles(raw, pieceLength, v2Multi ? [name] : [], 'align').files;
   }
 
   let files: TorrentFile[];
   let multiFile: boolean;
   if (v1Files && v2Files) {
-    if (v1Multi !== v2Multi) fail('ERR_METAINFO_HYBRID', 'v1 and v2 disagree on whether the torrent is a single file');
     files = checkHybrid(v1Files, v2Files.filter((f) => !f.pad), pieceLength);
     multiFile = v1Multi;
   } else {

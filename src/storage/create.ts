@@ -68,7 +68,9 @@ export async function createTorrent(path: string, opts: CreateOptions = {}): Pro
     attr: f.executable ? 'x' : '',
     pad: false,
   }));
-  const policy: PadPolicy = version === 'v1' ? 'none' : version === 'hybrid' && scan.multiFile ? 'align-tail' : 'align';
+  // libtorrent pads the last file of a hybrid too, when the torrent lists more than one file; we
+  // follow it so the same folder gives the same info-hash.
+  const policy: PadPolicy = version === 'v1' ? 'none' : version === 'hybrid' && scan.files.length > 1 ? 'align-tail' : 'align';
   const { files, total: layoutLength } = layoutFiles(inputs, pieceLength, scan.multiFile ? [name] : [], policy);
   const sources: (string | null)[] = [];
   let r = 0;

@@ -4,6 +4,14 @@ import { mkdir, writeFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shoal, tempDir } from '../helpers/cli.js';
 
+interface VerifyJson {
+  complete: boolean;
+  piecesBad: number;
+  piecesMissing: number;
+  badPieces: number[];
+  files: { path: string; complete: boolean }[];
+}
+
 async function sampleFolder(root: string): Promise<string> {
   const data = join(root, 'sample');
   await mkdir(join(data, 'sub'), { recursive: true });
@@ -19,7 +27,7 @@ test('create → info → verify through the CLI, text and JSON', async () => {
     const data = await sampleFolder(dir);
     const created = await shoal(['create', data, '-o', 'x.torrent', '--hybrid', '-t', 'http://127.0.0.1:1/a', '-w', 'http://127.0.0.1:2/w', '--private', '--comment', 'hi', '--json'], { cwd: dir });
     assert.equal(created.code, 0, created.stderr);
-    const c = JSON.parse(created.stdout);
+    const c = JSON.parse(created.stdout) as { version: string; torrent: string; infoHash: string; infoHashV2: string };
     assert.equal(c.version, 'hybrid');
     assert.equal(c.torrent, join(dir, 'x.torrent'));
     assert.match(c.infoHash, /^[0-9a-f]{40}$/);
@@ -27,7 +35,7 @@ test('create → info → verify through the CLI, text and JSON', async () => {
 
     const info = await shoal(['info', 'x.torrent', '--json'], { cwd: dir });
     assert.equal(info.code, 0, info.stderr);
-    const d = JSON.parse(info.stdout);
+    const d = JSON.parse(info.stdout) as Record<string, unknown> & { name: string; length: number; files: unknown; announce: string[]; webSeeds: string[]; private: boolean; comment: string; magnet: string; infoHash: string; infoHashV2: string };
     for (const key of ['infoHash', 'infoHashV2', 'name', 'length', 'pieceLength', 'pieceCount', 'files', 'announce', 'magnet']) {
       assert.ok(key in d, `info --json has ${key}`);
     }
@@ -51,25 +59,25 @@ test('create → info → verify through the CLI, text and JSON', async () => {
 
     const magnet = await shoal(['info', d.magnet, '--json']);
     assert.equal(magnet.code, 0, magnet.stderr);
-    const m = JSON.parse(magnet.stdout);
+    const m = JSON.parse(magnet.stdout) as { type: string; infoHash: string; infoHashV2: string; name: string };
     assert.deepEqual([m.type, m.infoHash, m.infoHashV2, m.name], ['magnet', d.infoHash, d.infoHashV2, 'sample']);
 
     // verify accepts both the download folder and the data folder itself
     for (const target of [dir, data]) {
       const v = await shoal(['verify', 'x.torrent', target, '--json'], { cwd: dir });
       assert.equal(v.code, 0, v.stderr);
-      const r = JSON.parse(v.stdout);
+      const r = JSON.parse(v.stdout) as VerifyJson;
       assert.equal(r.complete, true);
       assert.deepEqual([r.piecesBad, r.piecesMissing, r.badPieces], [0, 0, []]);
-      assert.ok(r.files.every((f: { complete: boolean }) => f.complete));
+      assert.ok(r.files.every((f) => f.complete));
     }
     await writeFile(join(data, 'sub', 'b.bin'), Buffer.alloc(70000, 8));
     const bad = await shoal(['verify', 'x.torrent', dir, '--json'], { cwd: dir });
     assert.equal(bad.code, 1);
-    const br = JSON.parse(bad.stdout);
+    const br = JSON.parse(bad.stdout) as VerifyJson;
     assert.equal(br.complete, false);
     assert.ok(br.piecesBad > 0);
-    assert.deepEqual(br.files.filter((f: { complete: boolean }) => !f.complete).map((f: { path: string }) => f.path), ['sample/sub/b.bin']);
+    assert.deepEqual(br.files.filter((f) => !f.complete).map((f) => f.path), ['sample/sub/b.bin']);
   } finally {
     await cleanup();
   }

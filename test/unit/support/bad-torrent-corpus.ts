@@ -599,12 +599,13 @@ export function badTorrentCorpus(bases: Bases = makeBases()): BadCase[] {
   add({
     id: 'hybrid-v1-v2-lengths-disagree',
     bytes: edit(hybrid.bytes, (_r, info) => {
-      const files = listOf(info.get('files'));
-      dictOf(files[files.length - 1]).set('length', 2_999);
-      // Keep the v1 half self-consistent so that only the v1/v2 disagreement is left.
+      // y.bin (after x.bin and its pad file) is one byte shorter in the v1 list than in the file tree.
+      const y = listOf(info.get('files')).map(dictOf).find((f) => listOf(f.get('path')).map((c) => bytesOf(c).toString()).join('/') === 'y.bin');
+      if (!y) throw new Error('test corpus: no y.bin in the hybrid base');
+      y.set('length', 2_999);
     }),
     code: 'ERR_METAINFO_HYBRID',
-    message: 'does not match v2 file',
+    message: 'v1 file "hyb/y.bin" does not match v2 file "hyb/y.bin"',
   });
   add({
     id: 'hybrid-v1-extra-file',
@@ -621,7 +622,7 @@ export function badTorrentCorpus(bases: Bases = makeBases()): BadCase[] {
       info.set('length', 20_000);
     }),
     code: 'ERR_METAINFO_HYBRID',
-    message: 'v1 and v2 disagree on whether the torrent is a single file',
+    message: 'v1 lists 1 files but v2 lists 2',
   });
 
   return cases;
