@@ -136,6 +136,9 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
     magnet: t.magnet ?? (isMagnet(target) ? target : null),
     port,
     dir,
+    // What was already on disk and verified (resume); 0 of 0 until a magnet's metadata arrives.
+    pieces: t.stats().havePieces,
+    pieceCount: t.stats().pieceCount,
   });
   if (t.done && !o.seed) finish(EXIT_OK);
   else if (!t.done) ui.start(t, source.name ?? t.wireHash.toString('hex').slice(0, 8));
