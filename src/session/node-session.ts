@@ -13,6 +13,7 @@ import { nodeClock } from '../runtime/node/clock.js';
 import { openNodeStore } from '../runtime/node/store.js';
 import { PeerListener, TcpTransport } from '../runtime/node/tcp.js';
 import { makePeerId } from './peer-id.js';
+import { xoshiro128 } from '../util/prng.js';
 import { Announcer } from '../tracker/announcer.js';
 import { httpAnnounce } from '../tracker/http.js';
 import { udpAnnounce } from '../tracker/udp.js';
@@ -96,7 +97,7 @@ export class NodeSession {
       {
         clock: nodeClock,
         transport: this.transport,
-        rng: () => randomInt(2 ** 47) / 2 ** 47,
+        rng: xoshiro128([randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32)]),
         peerId: this.peerId,
         listenPort: this.port,
         allowPeer: (a) => this.filter.allows(a.host),

@@ -1,7 +1,12 @@
 /**
- * The node runtime's piece store: blocks go to disk with positional writes (FileStorage), pieces are
- * checked in the worker pool (which reads them back from the page cache), and blocks served to peers
- * come from a small cache of whole pieces, so a 1 MiB piece is one read instead of 64.
+ * The node runtime's piece store: blocks go to disk with positional, vectored writes (FileStorage),
+ * pieces are checked in the worker pool (which reads them back from the page cache), and blocks
+ * served to peers come from a small cache of whole pieces, so a 1 MiB piece is one read instead of 64.
+ *
+ * Writes are gathered per piece (the blocks themselves, never copied) and go out as one vectored
+ * write per contiguous run when the piece is complete, when it has waited `FLUSH_DELAY_MS`, or when
+ * more than `MAX_HELD_BYTES` are held in all — 64 block writes become one system call, and memory
+ * stays bounded whatever the number of pieces in progress.
  */
 import type { Metainfo } from '../../metainfo/types.js';
 import { FileStorage } from '../../storage/file-storage.js';
@@ -12,12 +17,23 @@ import { Bitfield } from '../../torrent/bitfield.js';
 import type { PieceStore } from '../../torrent/ports.js';
 
 const READ_CACHE_PIECES = 16;
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
+const FLUSH_DELAY_MS = 200;
+
+interface HeldPiece {
+  blocks: { begin: number; data: Buffer }[];
+  bytes: number;
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  timer: NodeJS.Timeout | undefined;
+}
 
 export class NodePieceStore implements PieceStore {
   private readonly files: FileStorage;
   private readonly layout: PieceLayout;
   private readonly sources: (string | null)[];
   private readonly cache = new Map<number, Promise<Buffer>>();
+  private readonly held = new Map<number, HeldPiece>();
+  private heldBytes = 0;
 
   constructor(
     private readonly m: Metainfo,
@@ -31,7 +47,51 @@ export class NodePieceStore implements PieceStore {
 
   write(piece: number, begin: number, data: Buffer): Promise<void> {
     this.cache.delete(piece);
-    return this.files.write(piece, begin, data);
+    let h = this.held.get(piece);
+    if (!h) {
+      h = { blocks: [], bytes: 0, waiters: [], timer: undefined };
+      this.held.set(piece, h);
+    }
+    h.blocks.push({ begin, data });
+    h.bytes += data.length;
+    this.heldBytes += data.length;
+    const done = new Promise<void>((resolve, reject) => h.waiters.push({ resolve, reject }));
+    if (h.bytes >= this.layout.pieceSize(piece)) {
+      void this.flush(piece);
+    } else if (this.heldBytes > MAX_HELD_BYTES) {
+      // Oldest pieces first (Map keeps insertion order).
+      for (const p of [...this.held.keys()]) {
+        if (this.heldBytes <= MAX_HELD_BYTES / 2) break;
+        void this.flush(p);
+      }
+    } else if (!h.timer) {
+      h.timer = setTimeout(() => void this.flush(piece), FLUSH_DELAY_MS);
+    }
+    return done;
+  }
+
+  /** Writes what is held of a piece: one vectored write per run of adjacent blocks. */
+  private flush(piece: number): Promise<void> {
+    const h = this.held.get(piece);
+    if (!h) return Promise.resolve();
+    this.held.delete(piece);
+    if (h.timer) clearTimeout(h.timer);
+    this.heldBytes -= h.bytes;
+    h.blocks.sort((a, b) => a.begin - b.begin);
+    const writes: Promise<void>[] = [];
+    let runStart = 0;
+    for (let i = 1; i <= h.blocks.length; i++) {
+      const prev = h.blocks[i - 1]!;
+      const cur = h.blocks[i];
+      if (cur && cur.begin === prev.begin + prev.data.length) continue;
+      const run = h.blocks.slice(runStart, i);
+      writes.push(this.files.writev(piece, run[0]!.begin, run.map((b) => b.data)));
+      runStart = i;
+    }
+    return Promise.all(writes).then(
+      () => h.waiters.forEach((w) => w.resolve()),
+      (e: unknown) => h.waiters.forEach((w) => w.reject(e)),
+    );
   }
 
   async read(piece: number, begin: number, length: number): Promise<Buffer> {
@@ -57,6 +117,7 @@ export class NodePieceStore implements PieceStore {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((p) => this.flush(p)));
     this.cache.clear();
     await this.files.createEmptyFiles().catch(() => {});
     await this.files.close();

@@ -1,0 +1,182 @@
+/**
+ * The virtual clock of runtime/sim: a priority queue of timed events, implementing the `Clock` port.
+ *
+ * Model:
+ * - Time is a number of milliseconds that only moves when the queue is driven (`run`, `runUntil`,
+ *   `advance`); it jumps straight to the next event. Nothing here touches a real timer or `Date.now()`.
+ * - Events fire in order of time, ties broken by insertion order (a sequence number), so a run is a
+ *   pure function of the scenario and its seed.
+ * - Promises: the engine talks to its store through promises, whose `.then` callbacks run as
+ *   microtasks. Whoever creates or settles a promise the engine waits on calls `noteAsync()`; after
+ *   such an event the driver yields to the real event loop once (`setImmediate`), which runs every
+ *   pending microtask, before the next virtual event. The clock does not advance meanwhile, so the
+ *   callbacks see the time of the event that caused them. The driver also yields every
+ *   `YIELD_EVERY` events whatever happens, a deterministic safety net (it depends on counts only).
+ *
+ * Invariant: `now()` never decreases; an event scheduled "in the past" fires at the current time.
+ */
+import type { Clock, TimerHandle } from '../../torrent/ports.js';
+
+interface SimEvent {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+const YIELD_EVERY = 512;
+/** A run that fires this many events without time moving is stuck in a zero-delay loop. */
+const MAX_EVENTS_AT_ONE_TIME = 5_000_000;
+
+export class SimClock implements Clock {
+  private nowMs = 0;
+  private seq = 0;
+  private readonly heap: SimEvent[] = [];
+  private asyncPending = false;
+  private sinceYield = 0;
+  /** Events fired so far (a cheap fingerprint of a run, and a cost figure). */
+  eventsFired = 0;
+
+  constructor(startMs = 0) {
+    this.nowMs = startMs;
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  /** The `Clock` port's timer: like Node's, a delay below 1 ms counts as 1 ms. */
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const d = Number.isFinite(ms) && ms >= 1 ? ms : 1;
+    return this.at(this.nowMs + d, fn);
+  }
+
+  clearTimeout(h: TimerHandle): void {
+    (h as SimEvent).cancelled = true;
+  }
+
+  /** Schedules `fn` at absolute virtual time `atMs` (clamped to now). */
+  at(atMs: number, fn: () => void): TimerHandle {
+    const ev: SimEvent = { at: Math.max(atMs, this.nowMs), seq: this.seq++, fn, cancelled: false };
+    this.push(ev);
+    return ev;
+  }
+
+  /** Schedules `fn` after `ms` (0 allowed: after everything already due now). */
+  after(ms: number, fn: () => void): TimerHandle {
+    return this.at(this.nowMs + Math.max(0, ms), fn);
+  }
+
+  /** A promise the engine awaits was created or settled: let microtasks run after this event. */
+  noteAsync(): void {
+    this.asyncPending = true;
+  }
+
+  /** Events waiting (cancelled ones included until they surface). */
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /** Time of the next live event, or undefined. */
+  nextEventAt(): number | undefined {
+    this.dropCancelledHead();
+    return this.heap[0]?.at;
+  }
+
+  /** Runs every event due up to absolute time `untilMs`, then sets the clock to `untilMs`. */
+  async run(untilMs: number): Promise<void> {
+    await this.drive(() => false, untilMs);
+    if (this.nowMs < untilMs) this.nowMs = untilMs;
+  }
+
+  /** Runs for `ms` of virtual time. */
+  advance(ms: number): Promise<void> {
+    return this.run(this.nowMs + ms);
+  }
+
+  /**
+   * Runs until `predicate()` holds (checked before each event) or `maxMs` of virtual time have passed
+   * from now. Resolves to whether the predicate held. The clock stops at the moment it held, or at the
+   * limit.
+   */
+  async runUntil(predicate: () => boolean, maxMs: number): Promise<boolean> {
+    const limit = this.nowMs + maxMs;
+    const ok = await this.drive(predicate, limit);
+    if (!ok && this.nowMs < limit) this.nowMs = limit;
+    return ok;
+  }
+
+  /** Lets pending microtasks (promise callbacks) run, without moving virtual time. */
+  async settle(): Promise<void> {
+    this.asyncPending = false;
+    this.sinceYield = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private async drive(predicate: () => boolean, limit: number): Promise<boolean> {
+    await this.settle();
+    let sameTime = 0;
+    let lastAt = this.nowMs;
+    while (true) {
+      if (predicate()) return true;
+      this.dropCancelledHead();
+      const ev = this.heap[0];
+      if (!ev || ev.at > limit) return false;
+      this.pop();
+      if (ev.at === lastAt) {
+        if (++sameTime > MAX_EVENTS_AT_ONE_TIME) throw new Error(`simulation stuck: ${sameTime} events at t=${lastAt} ms`);
+      } else {
+        sameTime = 0;
+        lastAt = ev.at;
+      }
+      this.nowMs = ev.at;
+      this.eventsFired++;
+      ev.fn();
+      if (this.asyncPending || ++this.sinceYield >= YIELD_EVERY) await this.settle();
+    }
+  }
+
+  private dropCancelledHead(): void {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+  }
+
+  // ---- binary heap on (at, seq) ----
+
+  private less(a: SimEvent, b: SimEvent): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(ev: SimEvent): void {
+    const h = this.heap;
+    h.push(ev);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): SimEvent | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      const n = h.length;
+      while (true) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < n && this.less(h[l]!, h[m]!)) m = l;
+        if (r < n && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
