@@ -40,6 +40,8 @@ import { Bitfield } from './bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked } from './choker.js';
 import type { ChokerState } from './choker.js';
 import { MetadataFetcher } from './metadata.js';
+import { LayerFetcher } from './layer-fetcher.js';
+import { answerLayerRequest } from '../metainfo/merkle-proofs.js';
 import { Peer, blockKey } from './peer.js';
 import { PiecePicker } from './picker.js';
 import type { Clock, Connection, PieceStore, Rng, TimerHandle, Transport } from './ports.js';
@@ -139,6 +141,9 @@ export class Torrent {
   private store: PieceStore | undefined;
   private picker: PiecePicker | undefined;
   private fetcher: MetadataFetcher | undefined;
+  /** v2 magnet: the info is known, its piece layers are being fetched (BEP 52). */
+  private layerFetcher: LayerFetcher | undefined;
+  private pendingInfo: Buffer | undefined;
   private readonly peers = new Map<number, Peer>();
   private readonly known = new Map<string, KnownPeer>();
   private readonly banned = new Set<string>();
@@ -394,6 +399,7 @@ export class Torrent {
     }
     peer.outstanding.clear();
     this.fetcher?.peerGone(peer.id);
+    this.layerFetcher?.peerGone(peer.id);
     if (peer.handshaken) this.emit({ type: 'peer-disconnected', addr: peer.addr, reason });
     if (this.choker.optimistic === peer.id) this.choker.optimistic = undefined;
     if (!this.stopped) {
@@ -487,6 +493,7 @@ export class Torrent {
       );
     }
     if (this.picker) this.sendOurState(peer);
+    this.askLayers(peer);
     this.emit({ type: 'peer-connected', addr: peer.addr, incoming: peer.incoming });
   }
 
@@ -594,10 +601,22 @@ export class Torrent {
       case 'extended':
         this.onExtended(peer, msg.id, msg.payload);
         return;
-      case 'port':
       case 'hashRequest':
+        this.onHashRequest(peer, msg);
+        return;
       case 'hashes':
+        if (this.layerFetcher) {
+          if (!this.layerFetcher.answer(peer.id, msg.root, msg, msg.hashes)) peer.strikes++;
+          this.afterLayers(peer);
+        }
+        return;
       case 'hashReject':
+        if (this.layerFetcher) {
+          this.layerFetcher.rejected(peer.id, msg.root, msg);
+          for (const p of this.peers.values()) this.askLayers(p);
+        }
+        return;
+      case 'port':
       case 'unknown':
         return;
     }
@@ -837,7 +856,10 @@ export class Torrent {
       return;
     }
     this.checkIndex(index, 'request');
-    if (length === 0 || length > MAX_REQUEST_LENGTH || begin + length > picker.pieceSize(index)) {
+    // libtorrent pads the last file of a v2 torrent to a whole piece and may ask for a block that runs
+    // into that padding; we answer with zeros there.
+    const limit = this.metainfo?.infoHashV2 ? picker.pieceLength : picker.pieceSize(index);
+    if (length === 0 || length > MAX_REQUEST_LENGTH || begin + length > limit) {
       throw new WireProtocolError(`bad request ${index}:${begin}+${length}`);
     }
     const allowedWhileChoked = peer.allowedFastOut?.has(index) === true;
@@ -873,8 +895,11 @@ export class Torrent {
       }
       peer.uploadQueue.shift();
       peer.readingBlocks++;
-      store.read(r.index, r.begin, r.length).then(
-        (data) => {
+      const real = Math.max(0, Math.min(r.length, this.picker!.pieceSize(r.index) - r.begin));
+      const read = real > 0 ? store.read(r.index, r.begin, real) : Promise.resolve(Buffer.alloc(0));
+      read.then(
+        (got) => {
+          const data = real === r.length ? got : Buffer.concat([got, Buffer.alloc(r.length - real)]);
           peer.readingBlocks--;
           if (!this.peers.has(peer.id)) return;
           const t = this.deps.clock.now();
@@ -1003,12 +1028,61 @@ export class Torrent {
       this.storeFailed(new Error(`the metadata from peers is not a torrent we can use: ${(e as Error).message}`));
       return;
     }
+    this.fetcher = undefined;
     if (m.version === 'v2') {
       // A v2-only torrent needs its piece layers (BEP 52 hash requests) before any piece can be checked.
-      this.storeFailed(new Error('magnet download of a v2-only torrent needs BEP 52 piece layers, which shoal cannot fetch yet; use the .torrent file'));
+      const lf = new LayerFetcher(m);
+      if (lf.needed) {
+        this.layerFetcher = lf;
+        this.pendingInfo = info;
+        for (const p of this.peers.values()) this.askLayers(p);
+        this.flush();
+        return;
+      }
+    }
+    this.useMetainfo(m);
+  }
+
+  private askLayers(peer: Peer): void {
+    const lf = this.layerFetcher;
+    if (!lf || !peer.handshaken) return;
+    const now = this.deps.clock.now();
+    for (const r of lf.next(peer.id, 4, now)) {
+      peer.session.sendHashMessage('hashRequest', r, now);
+      this.dirty.add(peer);
+    }
+  }
+
+  private afterLayers(peer: Peer): void {
+    const lf = this.layerFetcher!;
+    if (!lf.complete) {
+      this.askLayers(peer);
       return;
     }
-    this.fetcher = undefined;
+    this.layerFetcher = undefined;
+    let m: Metainfo;
+    try {
+      m = parseInfo(this.pendingInfo!, lf.layers());
+    } catch (e) {
+      this.storeFailed(new Error(`the piece layers from peers do not fit the torrent: ${(e as Error).message}`));
+      return;
+    }
+    this.pendingInfo = undefined;
+    this.useMetainfo(m);
+  }
+
+  /** Serves a BEP 52 hash request from the piece layers we hold; anything else is rejected. */
+  private onHashRequest(peer: Peer, r: { root: Buffer; baseLayer: number; index: number; length: number; proofLayers: number }): void {
+    const now = this.deps.clock.now();
+    const m = this.metainfo;
+    const f = m?.files.find((x) => x.piecesRoot?.equals(r.root));
+    const layer = f && m?.pieceLayers?.get(r.root.toString('hex'));
+    const answer = m && f && layer ? answerLayerRequest(layer, f.length, m.pieceLength, r) : undefined;
+    if (answer) peer.session.sendHashMessage('hashes', r, now, answer);
+    else peer.session.sendHashMessage('hashReject', r, now);
+  }
+
+  private useMetainfo(m: Metainfo): void {
     this.metainfo = m;
     this.emit({ type: 'metadata', metainfo: m });
     this.openStore(m).catch((e: unknown) => this.storeFailed(e));
@@ -1076,6 +1150,7 @@ export class Torrent {
         }
       }
       if (this.fetcher && p.metadataId) this.askMetadata(p, now);
+      if (this.layerFetcher) this.askLayers(p);
       this.requestMore(p);
     }
     if (now - this.lastChoke >= CHOKE_INTERVAL_MS) {

@@ -73,6 +73,8 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
       finish(1);
     } else if (e.type === 'peer-connected') {
       ui.event('peer', { action: 'connected', host: e.addr.host, port: e.addr.port, incoming: e.incoming });
+    } else if (e.type === 'peer-disconnected') {
+      ui.event('peer', { action: 'disconnected', host: e.addr.host, port: e.addr.port, reason: e.reason });
     }
   };
   const trackers = o.tracker.length > 0 ? o.tracker.map((t) => [t]) : metainfo.announce.map((t) => [...t]);

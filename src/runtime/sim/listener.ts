@@ -44,7 +44,7 @@ export class SimPeerListener {
 
   private accept(conn: SimConnection): void {
     const clock = this.host.network.clock;
-    let buffered = Buffer.alloc(0);
+    let buffered: Buffer = Buffer.alloc(0);
     let done = false;
     const timer = clock.setTimeout(() => {
       if (done) return;

@@ -286,12 +286,17 @@ export class SimConnection implements Connection {
   }
 }
 
-/** A host's uplink: round-robin over its flows, one chunk at a time. */
+/**
+ * A host's uplink: round-robin over its flows, one chunk at a time. A chunk occupies the uplink for
+ * size / rate from the moment it is picked; its arrival is computed from the moment its last byte
+ * leaves, so no event is needed for the transmission itself — only one to pick the next chunk when
+ * the uplink frees up and more is waiting.
+ */
 class Uplink {
   private readonly flows: Flow[] = [];
   private rr = 0;
-  private busy = false;
-  private wakeScheduled = false;
+  private freeAt = 0;
+  private scheduled = false;
   bytesSent = 0;
   busyMs = 0;
 
@@ -309,62 +314,91 @@ class Uplink {
     if (this.rr > i) this.rr--;
   }
 
+  /** Something may be sendable now. Never calls a handler: safe from inside `write()`. */
   wake(): void {
-    if (this.busy || this.wakeScheduled) return;
-    this.wakeScheduled = true;
-    this.host.network.clock.after(0, () => {
-      this.wakeScheduled = false;
-      this.serve();
-    });
+    this.serve();
+  }
+
+  private eligible(f: Flow): boolean {
+    return f.established && !f.shut && f.queued > 0 && f.inflight < this.host.network.windowBytes;
   }
 
   private serve(): void {
-    if (this.busy || !this.host.online) return;
+    if (this.scheduled || !this.host.online) return;
     const net = this.host.network;
-    const n = this.flows.length;
-    for (let k = 0; k < n; k++) {
-      const idx = (this.rr + k) % n;
-      const f = this.flows[idx]!;
-      if (!f.established || f.shut || f.queued === 0 || f.inflight >= net.windowBytes) continue;
-      this.rr = (idx + 1) % n;
+    const clock = net.clock;
+    while (true) {
+      const now = clock.now();
+      const n = this.flows.length;
+      let f: Flow | undefined;
+      for (let k = 0; k < n; k++) {
+        const idx = (this.rr + k) % n;
+        if (this.eligible(this.flows[idx]!)) {
+          f = this.flows[idx]!;
+          this.rr = (idx + 1) % n;
+          break;
+        }
+      }
+      if (!f) return;
+      if (now < this.freeAt) {
+        this.scheduled = true;
+        clock.at(this.freeAt, () => {
+          this.scheduled = false;
+          this.serve();
+        });
+        return;
+      }
       const size = Math.min(net.chunkBytes, f.queued);
       const data = f.take(size);
       f.inflight += size;
       if (f.needDrain && f.queued <= net.sendBufferBytes / 2) {
         f.needDrain = false;
         const src = f.src;
-        net.clock.after(0, () => src.emitDrain());
+        clock.after(0, () => src.emitDrain());
       }
-      this.busy = true;
       const rate = this.host.uplinkBytesPerSec;
       const ms = Number.isFinite(rate) ? (size * 1000) / rate : 0;
       this.busyMs += ms;
-      net.clock.after(ms, () => {
-        this.busy = false;
-        if (!f.shut) {
-          this.bytesSent += size;
-          net.depart({ flow: f, data, size });
-        }
-        this.serve();
-      });
-      return;
+      this.freeAt = now + ms;
+      this.bytesSent += size;
+      net.depart({ flow: f, data, size }, this.freeAt);
     }
   }
 }
 
-/** A host's downlink: round-robin over flows with chunks waiting. */
+/**
+ * A host's downlink. A chunk's arrival event is set for when its last byte would be in with the
+ * downlink to itself (first byte + size / rate); if the downlink was indeed free when the first byte
+ * came, it is delivered then. Otherwise it queues, and queued chunks are served round-robin between
+ * flows, each taking size / rate.
+ */
 class Downlink {
   private readonly active: Flow[] = [];
   private rr = 0;
-  private busy = false;
+  private freeAt = 0;
+  private scheduled = false;
   bytesReceived = 0;
 
   constructor(private readonly host: SimHost) {}
 
+  /** Time a chunk of `size` bytes takes on this downlink. */
+  serviceMs(size: number): number {
+    const rate = this.host.downlinkBytesPerSec;
+    return Number.isFinite(rate) ? (size * 1000) / rate : 0;
+  }
+
+  /** Called at the moment the chunk would be fully in on an idle downlink. */
   arrive(p: Packet): void {
     const f = p.flow;
     if (!this.host.online || f.dst.closed) {
       f.inflight -= p.size;
+      return;
+    }
+    const now = this.host.network.clock.now();
+    const firstByteAt = now - this.serviceMs(p.size);
+    if (this.active.length === 0 && !this.scheduled && this.freeAt <= firstByteAt + 1e-9) {
+      this.freeAt = now;
+      this.deliver(p);
       return;
     }
     f.arrivals.push(p);
@@ -376,7 +410,18 @@ class Downlink {
   }
 
   private serve(): void {
-    if (this.busy || this.active.length === 0) return;
+    if (this.scheduled) return;
+    const clock = this.host.network.clock;
+    if (this.active.length === 0) return;
+    const now = clock.now();
+    if (now < this.freeAt) {
+      this.scheduled = true;
+      clock.at(this.freeAt, () => {
+        this.scheduled = false;
+        this.serve();
+      });
+      return;
+    }
     if (this.rr >= this.active.length) this.rr = 0;
     const f = this.active[this.rr]!;
     const p = f.arrivals[f.arrivalsHead]!;
@@ -389,11 +434,10 @@ class Downlink {
     } else {
       this.rr++;
     }
-    this.busy = true;
-    const rate = this.host.downlinkBytesPerSec;
-    const ms = Number.isFinite(rate) ? (p.size * 1000) / rate : 0;
-    this.host.network.clock.after(ms, () => {
-      this.busy = false;
+    this.freeAt = now + this.serviceMs(p.size);
+    this.scheduled = true;
+    clock.at(this.freeAt, () => {
+      this.scheduled = false;
       this.deliver(p);
       this.serve();
     });
@@ -552,12 +596,13 @@ export class SimNetwork {
     return extra;
   }
 
-  /** A chunk has left its sender's uplink. */
-  depart(p: Packet): void {
+  /** A chunk whose last byte leaves its sender's uplink at `departAt`. */
+  depart(p: Packet, departAt: number): void {
     const f = p.flow;
     const src = f.src.host;
     const dst = f.dst.host;
-    const at = Math.max(this.clock.now() + this.latency(src, dst) + this.lossDelay(src, dst), f.lastArrivalAt);
+    const lastByteIn = departAt + this.latency(src, dst) + this.lossDelay(src, dst) + dst.downlink.serviceMs(p.size);
+    const at = Math.max(lastByteIn, f.lastArrivalAt);
     f.lastArrivalAt = at;
     this.clock.at(at, () => dst.downlink.arrive(p));
   }
