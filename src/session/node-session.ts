@@ -15,6 +15,7 @@ import { PeerListener, TcpTransport } from '../runtime/node/tcp.js';
 import { makePeerId } from './peer-id.js';
 import { xoshiro128 } from '../util/prng.js';
 import { Announcer } from '../tracker/announcer.js';
+import type { AnnouncerOptions } from '../tracker/announcer.js';
 import { httpAnnounce } from '../tracker/http.js';
 import { udpAnnounce } from '../tracker/udp.js';
 import type { AnnounceFn, AnnounceResponse } from '../tracker/types.js';
@@ -93,6 +94,8 @@ export class NodeSession {
   async addTorrent(o: AddTorrentOptions): Promise<RunningTorrent> {
     const { dir, peers, onEvent, onCheckProgress, trackers, announceIntervalSec, onTracker, ...torrentOpts } = o;
     let announcer: Announcer | undefined = undefined;
+    let announcerOpts: AnnouncerOptions;
+    const group: Announcer[] = [];
     const t: Torrent = new Torrent(
       {
         clock: nodeClock,
@@ -103,7 +106,7 @@ export class NodeSession {
         allowPeer: (a) => this.filter.allows(a.host),
         openStore: (m) => openNodeStore(m, dir, this.pool, onCheckProgress),
         onEvent: (e) => {
-          if (e.type === 'done') announcer?.completed();
+          if (e.type === 'done') for (const a of group) a.completed();
           onEvent?.(e);
         },
       },
@@ -116,7 +119,7 @@ export class NodeSession {
         onPeers: (list) => t.addPeers(list),
         ...(onTracker ? { onResult: onTracker } : {}),
       },
-      {
+      (announcerOpts = {
         tiers: trackers ?? o.metainfo?.announce ?? [],
         infoHash: t.wireHash,
         peerId: this.peerId,
@@ -129,13 +132,28 @@ export class NodeSession {
           const left = t.metainfo ? Math.max(0, s.wantedBytes - s.haveBytes) : 16384;
           return { uploaded: s.uploadedBytes, downloaded: s.downloadedBytes, left };
         },
-      },
+      }),
     );
     this.torrents.push(t);
     this.announcers.push(announcer);
+    // A hybrid swarm is joined on both info-hashes: v2-only clients announce the truncated v2 hash.
+    const v1 = o.metainfo?.infoHash ?? o.infoHash;
+    const v2 = o.metainfo?.infoHashV2 ?? o.infoHashV2;
+    const extra: Announcer[] = [];
+    if (v1 && v2) {
+      extra.push(
+        new Announcer(
+          { clock: nodeClock, announce: this.announce, onPeers: (list) => t.addPeers(list) },
+          { ...announcerOpts, infoHash: v2.subarray(0, 20), key: randomInt(2 ** 31) },
+        ),
+      );
+      this.announcers.push(...extra);
+    }
+    group.push(announcer, ...extra);
     await t.start();
     if (peers?.length) t.addPeers(peers);
     announcer.start();
+    for (const a of extra) a.start();
     return { torrent: t, announcer };
   }
 

@@ -140,43 +140,47 @@ export class SimClock implements Clock {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
   }
 
-  // ---- binary heap on (at, seq) ----
-
-  private less(a: SimEvent, b: SimEvent): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
+  // ---- binary heap on (at, seq), sifting with a hole (no temporary arrays) ----
 
   private push(ev: SimEvent): void {
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const parent = h[p]!;
+      if (parent.at < ev.at || (parent.at === ev.at && parent.seq < ev.seq)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = ev;
   }
 
   private pop(): SimEvent | undefined {
     const h = this.heap;
     const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      const n = h.length;
-      while (true) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < n && this.less(h[l]!, h[m]!)) m = l;
-        if (r < n && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
+    const last = h.pop()!;
+    const n = h.length;
+    if (n === 0) return top;
+    let i = 0;
+    while (true) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      let child = h[l]!;
+      if (r < n) {
+        const rc = h[r]!;
+        if (rc.at < child.at || (rc.at === child.at && rc.seq < child.seq)) {
+          c = r;
+          child = rc;
+        }
       }
+      if (last.at < child.at || (last.at === child.at && last.seq < child.seq)) break;
+      h[i] = child;
+      i = c;
     }
+    h[i] = last;
     return top;
   }
 }
