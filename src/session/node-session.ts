@@ -8,7 +8,8 @@ import { AddressFilter } from '../net/cidr.js';
 import type { PeerAddress } from '../net/compact.js';
 import { HashPool } from '../storage/hash-pool.js';
 import { Torrent } from '../torrent/torrent.js';
-import type { TorrentEvent, TorrentOptions } from '../torrent/torrent.js';
+import type { SharedLimits, TorrentEvent, TorrentOptions } from '../torrent/torrent.js';
+import { TokenBucket } from '../torrent/rate.js';
 import { nodeClock } from '../runtime/node/clock.js';
 import { openNodeStore } from '../runtime/node/store.js';
 import { PeerListener, TcpTransport } from '../runtime/node/tcp.js';
@@ -30,6 +31,10 @@ export interface NodeSessionOptions {
   deny?: readonly string[];
   version?: string;
   hashThreads?: number;
+  /** Session-wide limits, across every torrent (0 = none). */
+  uploadLimitBytesPerSec?: number;
+  downloadLimitBytesPerSec?: number;
+  maxConnections?: number;
 }
 
 export interface AddTorrentOptions extends Omit<TorrentOptions, 'metainfo' | 'infoHash' | 'infoHashV2'> {
@@ -64,9 +69,16 @@ export class NodeSession {
   private readonly announcers: Announcer[] = [];
   private readonly announce: AnnounceFn;
   port = 0;
+  private readonly shared: SharedLimits;
 
   constructor(private readonly opts: NodeSessionOptions = {}) {
     this.filter = AddressFilter.fromEnv(process.env, opts.allow, opts.deny);
+    const now = nodeClock.now();
+    this.shared = {
+      upload: new TokenBucket(opts.uploadLimitBytesPerSec ?? 0, now),
+      download: new TokenBucket(opts.downloadLimitBytesPerSec ?? 0, now),
+      connections: { open: 0, max: opts.maxConnections ?? 500 },
+    };
     this.peerId = makePeerId(opts.version ?? '0.1.0');
     this.pool = new HashPool(opts.hashThreads !== undefined ? { size: opts.hashThreads } : {});
     this.transport = new TcpTransport(this.filter);
@@ -103,6 +115,7 @@ export class NodeSession {
         rng: xoshiro128([randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32), randomInt(2 ** 32)]),
         peerId: this.peerId,
         listenPort: this.port,
+        shared: this.shared,
         allowPeer: (a) => this.filter.allows(a.host),
         openStore: (m) => openNodeStore(m, dir, this.pool, onCheckProgress),
         onEvent: (e) => {

@@ -58,10 +58,33 @@ export class TokenBucket {
     return true;
   }
 
+  /** Gives back tokens taken for something that did not happen. */
+  refund(bytes: number): void {
+    if (!this.unlimited) this.tokens = Math.min(this.rateBytesPerSec, this.tokens + bytes);
+  }
+
   /** Milliseconds until `bytes` tokens will be there. */
   waitMs(bytes: number, now: number): number {
     if (this.unlimited) return 0;
     this.refill(now);
     return this.tokens >= bytes ? 0 : Math.ceil(((bytes - this.tokens) / this.rateBytesPerSec) * 1000);
   }
+}
+
+/** Takes `bytes` from every bucket, or from none (a refusal by any leaves the others as they were). */
+export function takeAll(buckets: readonly TokenBucket[], bytes: number, now: number): boolean {
+  const taken: TokenBucket[] = [];
+  for (const b of buckets) {
+    if (!b.take(bytes, now)) {
+      for (const t of taken) t.refund(bytes);
+      return false;
+    }
+    taken.push(b);
+  }
+  return true;
+}
+
+/** The longest wait among the buckets. */
+export function waitAll(buckets: readonly TokenBucket[], bytes: number, now: number): number {
+  return Math.max(0, ...buckets.map((b) => b.waitMs(bytes, now)));
 }

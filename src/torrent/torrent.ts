@@ -45,7 +45,7 @@ import { answerLayerRequest } from '../metainfo/merkle-proofs.js';
 import { Peer, blockKey } from './peer.js';
 import { PiecePicker } from './picker.js';
 import type { Clock, Connection, PieceStore, Rng, TimerHandle, Transport } from './ports.js';
-import { RateMeter, TokenBucket } from './rate.js';
+import { RateMeter, TokenBucket, takeAll, waitAll } from './rate.js';
 
 export const BAN_STRIKES = 3;
 const TICK_MS = 1000;
@@ -73,6 +73,15 @@ export interface TorrentDeps {
   allowPeer?(addr: PeerAddress): boolean;
   listenPort?: number;
   onEvent?(e: TorrentEvent): void;
+  /** Limits shared by every torrent of a session (global rate limits and connection count). */
+  shared?: SharedLimits;
+}
+
+export interface SharedLimits {
+  upload: TokenBucket;
+  download: TokenBucket;
+  /** Connections open across all torrents, and the most allowed. */
+  connections: { open: number; max: number };
 }
 
 export interface TorrentOptions {
@@ -306,8 +315,10 @@ export class Torrent {
     if (this.done && !this.opts.seed) return;
     const now = this.deps.clock.now();
     const maxHalfOpen = this.opts.maxHalfOpen ?? 8;
+    const shared = this.deps.shared?.connections;
     for (const k of this.known.values()) {
       if (this.peers.size >= this.maxPeers() || this.halfOpen >= maxHalfOpen) break;
+      if (shared && shared.open >= shared.max) break;
       if (k.connected) continue;
       // Back off: 10 s, 20 s, 40 s … after failures.
       const wait = k.failures === 0 ? 0 : Math.min(300_000, 10_000 * 2 ** (k.failures - 1));
@@ -346,7 +357,8 @@ export class Torrent {
   /** An incoming connection whose first bytes (the handshake, maybe more) the listener already read. */
   addIncoming(conn: Connection, firstBytes: Buffer): void {
     const now = this.deps.clock.now();
-    if (this.stopped || this.peers.size >= this.maxPeers() + 5 || (this.deps.allowPeer && !this.deps.allowPeer(conn.remote))) {
+    const shared = this.deps.shared?.connections;
+    if (this.stopped || this.peers.size >= this.maxPeers() + 5 || (shared && shared.open >= shared.max + 5) || (this.deps.allowPeer && !this.deps.allowPeer(conn.remote))) {
       conn.close();
       return;
     }
@@ -365,6 +377,7 @@ export class Torrent {
 
   private attach(peer: Peer, onConnect?: () => void, onCloseEarly?: () => void): void {
     this.peers.set(peer.id, peer);
+    if (this.deps.shared) this.deps.shared.connections.open++;
     peer.conn.setHandlers({
       connect: () => {
         onConnect?.();
@@ -386,6 +399,8 @@ export class Torrent {
 
   private dropPeer(peer: Peer, reason: string): void {
     if (!this.peers.delete(peer.id)) return;
+    if (this.deps.shared) this.deps.shared.connections.open--;
+    if (peer.timer) this.deps.clock.clearTimeout(peer.timer);
     peer.conn.close();
     const known = this.known.get(addressKey(peer.addr));
     if (known) {
@@ -683,12 +698,16 @@ export class Torrent {
       for (const i of peer.allowedFast) if (peer.hasPiece(i)) fast.set(i);
       has = fast;
     }
-    // Download rate limit: whole blocks only while tokens last.
-    if (!this.downBucket.unlimited) {
+    // Download rate limits (this torrent's and the session's): whole blocks only while tokens last.
+    const buckets = this.downBuckets();
+    if (buckets.length > 0) {
       let allowed = 0;
-      while (allowed < room && this.downBucket.take(16384, now)) allowed++;
+      while (allowed < room && takeAll(buckets, 16384, now)) allowed++;
       room = allowed;
-      if (room === 0) return;
+      if (room === 0) {
+        this.retryLater(peer, waitAll(buckets, 16384, now));
+        return;
+      }
     }
     const blocks = picker.pick({ id: peer.id, has, requested: (i, b) => peer.outstanding.has(blockKey(i, b)) }, room);
     for (const b of blocks) {
@@ -881,16 +900,10 @@ export class Torrent {
     const now = this.deps.clock.now();
     while (peer.uploadQueue.length > 0 && !peer.writeBlocked && peer.readingBlocks < 8) {
       const r = peer.uploadQueue[0]!;
-      if (!this.upBucket.take(r.length, now)) {
-        // Over the upload limit: try again when tokens are back.
-        const wait = this.upBucket.waitMs(r.length, now);
-        if (!peer.timer) {
-          peer.timer = this.deps.clock.setTimeout(() => {
-            peer.timer = undefined;
-            this.serveUploads(peer);
-            this.flush();
-          }, Math.max(10, wait));
-        }
+      const buckets = this.upBuckets();
+      if (buckets.length > 0 && !takeAll(buckets, r.length, now)) {
+        // Over an upload limit: try again when tokens are back.
+        this.retryLater(peer, waitAll(buckets, r.length, now));
         return;
       }
       peer.uploadQueue.shift();
@@ -917,6 +930,26 @@ export class Torrent {
         },
       );
     }
+  }
+
+  private upBuckets(): TokenBucket[] {
+    return [this.upBucket, this.deps.shared?.upload].filter((b): b is TokenBucket => b !== undefined && !b.unlimited);
+  }
+
+  private downBuckets(): TokenBucket[] {
+    return [this.downBucket, this.deps.shared?.download].filter((b): b is TokenBucket => b !== undefined && !b.unlimited);
+  }
+
+  /** Comes back to a rate-limited peer when tokens are there again. */
+  private retryLater(peer: Peer, waitMs: number): void {
+    if (peer.timer) return;
+    peer.timer = this.deps.clock.setTimeout(() => {
+      peer.timer = undefined;
+      if (!this.peers.has(peer.id)) return;
+      this.serveUploads(peer);
+      this.requestMore(peer);
+      this.flush();
+    }, Math.max(10, waitMs));
   }
 
   /** A peer that just became interested gets a free slot at once instead of waiting for the next round. */
