@@ -20,23 +20,35 @@ function toBigInt(host: string): { v6: boolean; value: bigint } | undefined {
   }
   if (kind === 6) {
     // IPv4-mapped IPv6 addresses are checked as IPv4.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-    if (mapped) return toBigInt(mapped[1]!);
+    // An embedded dotted IPv4 tail (::ffff:1.2.3.4, 0:0:0:0:0:ffff:1.2.3.4) becomes two hex groups.
+    const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+    if (dotted) {
+      const v4 = toBigInt(dotted[2]!)!.value;
+      return toBigInt(`${dotted[1]}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`);
+    }
     const [head, tail] = host.includes('::') ? (host.split('::') as [string, string]) : [host, undefined];
     const h = head ? head.split(':') : [];
     const t = tail ? tail.split(':') : [];
     const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-    return { v6: true, value: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n) };
+    const value = groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+    // IPv4-mapped (::ffff:a.b.c.d) in any spelling — hex groups too — is checked as the IPv4 address.
+    if (value >> 32n === 0xffffn) return { v6: false, value: value & 0xffffffffn };
+    return { v6: true, value };
   }
   return undefined;
 }
 
 export function parseCidr(text: string): Range {
-  const [host, prefixText] = text.trim().split('/') as [string, string | undefined];
-  const addr = toBigInt(host);
+  const parts = text.trim().split('/');
+  const [host, prefixText] = parts as [string, string | undefined];
+  const addr = parts.length <= 2 ? toBigInt(host) : undefined;
   if (!addr) throw new ArgumentError(`${JSON.stringify(text)} is not an IP address or CIDR range`);
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) throw new ArgumentError(`${JSON.stringify(text)} has a bad prefix length`);
   const max = addr.v6 ? 128 : 32;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
+  let prefix = prefixText === undefined ? max : Number(prefixText);
+  // A mapped range is an IPv4 range: its prefix counts IPv4 bits (::ffff:127.0.0.0/8), or all 128
+  // (::ffff:127.0.0.0/104) when it is longer than 32.
+  if (!addr.v6 && host.includes(':') && prefix > 32) prefix -= 96;
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new ArgumentError(`${JSON.stringify(text)} has a bad prefix length`);
   const shift = BigInt(max - prefix);
   return { v6: addr.v6, bits: addr.value >> shift, prefix };

@@ -70,7 +70,12 @@ export function decodeCompactIPv6(b: Uint8Array): PeerAddress[] {
     for (let j = 0; j < 8; j++) groups.push(buf.readUInt16BE(i + j * 2).toString(16));
     const port = buf.readUInt16BE(i + 16);
     if (port === 0) continue;
-    out.push({ host: groups.join(':').replace(/\b(?:0:){2,}/, ':').replace(/^0::/, '::'), port });
+    out.push({ host: canonicalIPv6(groups.join(':')), port });
   }
   return out;
+}
+
+/** RFC 5952 text for an IPv6 address (the URL parser compresses zeros exactly that way). */
+export function canonicalIPv6(full: string): string {
+  return new URL(`http://[${full}]/`).hostname.slice(1, -1);
 }

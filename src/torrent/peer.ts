@@ -53,7 +53,7 @@ export class Peer {
   metadataAsked = 0;
   /** Peers we told this one about through PEX (to send "dropped" later). */
   pexSent = new Set<string>();
-  lastPexAt = 0;
+  lastPexAt = -Infinity;
 
   readonly down: RateMeter;
   readonly up: RateMeter;

@@ -153,11 +153,13 @@ export class PiecePicker {
     }
     // 5. endgame
     if (this.inEndgame()) {
+      // Blocks handed to this peer earlier in this same call are not yet in its `requested` set.
+      const justPicked = new Set(out.map((x) => `${x.index}:${x.begin}`));
       for (const [i, p] of this.progress) {
         if (!peerHas(i) || !this.wanted(i)) continue;
         for (let b = 0; b < p.state.length && out.length < max; b++) {
           if (p.state[b] !== REQUESTED || p.requests[b]! >= ENDGAME_MAX_REQUESTS) continue;
-          if (peer.requested(i, b * BLOCK_SIZE)) continue;
+          if (peer.requested(i, b * BLOCK_SIZE) || justPicked.has(`${i}:${b * BLOCK_SIZE}`)) continue;
           p.requests[b]!++;
           p.peers.set(peer.id, (p.peers.get(peer.id) ?? 0) + 1);
           out.push(this.block(i, b));

@@ -36,6 +36,8 @@ export class Announcer {
   private failures = 0;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The tracker that last answered: the one to tell we are leaving. */
+  private lastWorking: string | undefined;
   private readonly abort = new AbortController();
   lastPeers = 0;
 
@@ -69,7 +71,7 @@ export class Announcer {
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.abort.abort();
     if (this.empty) return;
-    const url = this.tiers[0]![0]!;
+    const url = this.lastWorking ?? this.tiers[0]![0]!;
     const ctl = new AbortController();
     const t = setTimeout(() => ctl.abort(), STOP_TIMEOUT_MS);
     try {
@@ -119,6 +121,7 @@ export class Announcer {
           tier.splice(i, 1);
           tier.unshift(url);
           this.failures = 0;
+          this.lastWorking = url;
           this.lastPeers = res.peers.length;
           if (res.peers.length > 0) this.deps.onPeers(res.peers);
           const interval = Math.min(res.intervalSec, this.opts.maxIntervalSec ?? Infinity);
@@ -130,7 +133,8 @@ export class Announcer {
       }
     }
     this.failures++;
-    this.later(Math.min(30 * 60_000, 15_000 * 2 ** Math.min(7, this.failures - 1)), event === 'started' ? 'started' : undefined);
+    // `started` and `completed` are repeated until a tracker hears them; a regular announce is not.
+    this.later(Math.min(30 * 60_000, 15_000 * 2 ** Math.min(7, this.failures - 1)), event === 'stopped' ? undefined : event);
   }
 
   private later(ms: number, event?: AnnounceEvent): void {

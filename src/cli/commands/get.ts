@@ -102,6 +102,12 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
         ui.event('error', { message: e.error.message });
         finish(1);
         break;
+      case 'peer-connected':
+        ui.event('peer', { action: 'connected', host: e.addr.host, port: e.addr.port, incoming: e.incoming });
+        break;
+      case 'peer-disconnected':
+        ui.event('peer', { action: 'disconnected', host: e.addr.host, port: e.addr.port, reason: e.reason });
+        break;
       case 'peer-banned':
         ui.note(`banned ${e.addr.host}:${e.addr.port}: ${e.reason}`);
         break;

@@ -20,7 +20,8 @@ import type { Clock, TimerHandle } from '../../torrent/ports.js';
 interface SimEvent {
   at: number;
   seq: number;
-  fn: () => void;
+  fn: (arg: unknown) => void;
+  arg: unknown;
   cancelled: boolean;
 }
 
@@ -57,9 +58,14 @@ export class SimClock implements Clock {
 
   /** Schedules `fn` at absolute virtual time `atMs` (clamped to now). */
   at(atMs: number, fn: () => void): TimerHandle {
-    const ev: SimEvent = { at: Math.max(atMs, this.nowMs), seq: this.seq++, fn, cancelled: false };
+    const ev: SimEvent = { at: Math.max(atMs, this.nowMs), seq: this.seq++, fn, arg: undefined, cancelled: false };
     this.push(ev);
     return ev;
+  }
+
+  /** `at` for hot paths: calls `fn(arg)`, so callers need not allocate a closure per event. */
+  call<T>(atMs: number, fn: (arg: T) => void, arg: T): void {
+    this.push({ at: Math.max(atMs, this.nowMs), seq: this.seq++, fn: fn as (arg: unknown) => void, arg, cancelled: false });
   }
 
   /** Schedules `fn` after `ms` (0 allowed: after everything already due now). */
@@ -95,7 +101,8 @@ export class SimClock implements Clock {
   }
 
   /**
-   * Runs until `predicate()` holds (checked before each event) or `maxMs` of virtual time have passed
+   * Runs until `predicate()` holds (checked whenever virtual time is about to move, and every few
+   * events within one instant) or `maxMs` of virtual time have passed
    * from now. Resolves to whether the predicate held. The clock stops at the moment it held, or at the
    * limit.
    */
@@ -117,10 +124,14 @@ export class SimClock implements Clock {
     await this.settle();
     let sameTime = 0;
     let lastAt = this.nowMs;
+    let sinceCheck = 0;
     while (true) {
-      if (predicate()) return true;
       this.dropCancelledHead();
       const ev = this.heap[0];
+      if (!ev || ev.at !== this.nowMs || ++sinceCheck >= 64) {
+        sinceCheck = 0;
+        if (predicate()) return true;
+      }
       if (!ev || ev.at > limit) return false;
       this.pop();
       if (ev.at === lastAt) {
@@ -131,7 +142,7 @@ export class SimClock implements Clock {
       }
       this.nowMs = ev.at;
       this.eventsFired++;
-      ev.fn();
+      ev.fn(ev.arg);
       if (this.asyncPending || ++this.sinceYield >= YIELD_EVERY) await this.settle();
     }
   }

@@ -1,5 +1,5 @@
 /**
- * The simulated network of runtime/sim: hosts with virtual addresses (10.0.x.y — never real sockets)
+ * The simulated network of runtime/sim: hosts with virtual addresses (10.x.y.1 — never real sockets)
  * joined by reliable, ordered byte streams that implement the `Transport` / `Connection` ports.
  *
  * Model (one direction of a connection is a "flow"):
@@ -49,7 +49,7 @@ export interface SimNetworkOptions {
 }
 
 export interface SimHostOptions {
-  /** Virtual IPv4 address; allocated as 10.0.x.y when left out. */
+  /** Virtual IPv4 address; allocated as 10.x.y.1 (one /24 each) when left out. */
   host?: string;
   /** Bytes per second; Infinity (the default) means no limit. */
   uplinkBytesPerSec?: number;
@@ -323,6 +323,11 @@ class Uplink {
     return f.established && !f.shut && f.queued > 0 && f.inflight < this.host.network.windowBytes;
   }
 
+  onFree(): void {
+    this.scheduled = false;
+    this.serve();
+  }
+
   private serve(): void {
     if (this.scheduled || !this.host.online) return;
     const net = this.host.network;
@@ -331,24 +336,22 @@ class Uplink {
       const now = clock.now();
       const n = this.flows.length;
       let f: Flow | undefined;
+      let at = 0;
       for (let k = 0; k < n; k++) {
-        const idx = (this.rr + k) % n;
-        if (this.eligible(this.flows[idx]!)) {
-          f = this.flows[idx]!;
-          this.rr = (idx + 1) % n;
+        at = (this.rr + k) % n;
+        if (this.eligible(this.flows[at]!)) {
+          f = this.flows[at]!;
           break;
         }
       }
       if (!f) return;
       if (now < this.freeAt) {
         this.scheduled = true;
-        clock.at(this.freeAt, () => {
-          this.scheduled = false;
-          this.serve();
-        });
+        clock.call(this.freeAt, uplinkFree, this);
         return;
       }
-      const size = Math.min(net.chunkBytes, f.queued);
+      this.rr = (at + 1) % n;
+      const size = Math.min(net.chunkBytes, f.queued, net.windowBytes - f.inflight);
       const data = f.take(size);
       f.inflight += size;
       if (f.needDrain && f.queued <= net.sendBufferBytes / 2) {
@@ -377,6 +380,7 @@ class Downlink {
   private rr = 0;
   private freeAt = 0;
   private scheduled = false;
+  private current: Packet | undefined;
   bytesReceived = 0;
 
   constructor(private readonly host: SimHost) {}
@@ -416,10 +420,7 @@ class Downlink {
     const now = clock.now();
     if (now < this.freeAt) {
       this.scheduled = true;
-      clock.at(this.freeAt, () => {
-        this.scheduled = false;
-        this.serve();
-      });
+      clock.call(this.freeAt, downlinkFree, this);
       return;
     }
     if (this.rr >= this.active.length) this.rr = 0;
@@ -436,11 +437,21 @@ class Downlink {
     }
     this.freeAt = now + this.serviceMs(p.size);
     this.scheduled = true;
-    clock.at(this.freeAt, () => {
-      this.scheduled = false;
-      this.deliver(p);
-      this.serve();
-    });
+    this.current = p;
+    clock.call(this.freeAt, downlinkDone, this);
+  }
+
+  onFree(): void {
+    this.scheduled = false;
+    this.serve();
+  }
+
+  onDone(): void {
+    const p = this.current!;
+    this.current = undefined;
+    this.scheduled = false;
+    this.deliver(p);
+    this.serve();
   }
 
   /** Hands a chunk to the reading application (or holds it while paused). */
@@ -567,7 +578,9 @@ export class SimNetwork {
 
   addHost(o: SimHostOptions = {}): SimHost {
     const n = ++this.hostCount;
-    const host = o.host ?? `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    // One /24 per host by default: BEP 6's allowed-fast set depends on the peer's /24, and a whole swarm
+    // in one /24 would fetch the same first pieces.
+    const host = o.host ?? `10.${(n >> 8) & 255}.${n & 255}.1`;
     if (this.hosts.has(host)) throw new Error(`host ${host} already exists`);
     const h = new SimHost(this, host, o);
     this.hosts.set(host, h);
@@ -604,7 +617,7 @@ export class SimNetwork {
     const lastByteIn = departAt + this.latency(src, dst) + this.lossDelay(src, dst) + dst.downlink.serviceMs(p.size);
     const at = Math.max(lastByteIn, f.lastArrivalAt);
     f.lastArrivalAt = at;
-    this.clock.at(at, () => dst.downlink.arrive(p));
+    this.clock.call(at, arrive, p);
   }
 
   /** The end-of-stream marker: follows the chunks already on the wire. */
@@ -613,7 +626,7 @@ export class SimNetwork {
     const dst = f.dst.host;
     const at = Math.max(this.clock.now() + this.latency(src, dst), f.lastArrivalAt);
     f.lastArrivalAt = at;
-    this.clock.at(at, () => dst.downlink.arrive({ flow: f, data: undefined, size: 0 }));
+    this.clock.call(at, arrive, { flow: f, data: undefined, size: 0 });
   }
 
   dial(from: SimHost, to: PeerAddress): SimConnection {
@@ -670,6 +683,22 @@ export class SimNetwork {
     });
     return a;
   }
+}
+
+function uplinkFree(u: Uplink): void {
+  u.onFree();
+}
+
+function downlinkFree(d: Downlink): void {
+  d.onFree();
+}
+
+function downlinkDone(d: Downlink): void {
+  d.onDone();
+}
+
+function arrive(p: Packet): void {
+  p.flow.dst.host.downlink.arrive(p);
 }
 
 function pairKey(a: string, b: string): string {
