@@ -41,6 +41,7 @@ function readConfig(): BenchConfig {
     cores: availableParallelism(),
     json: process.env.BENCH_JSON === '1',
     sampleMs: intEnv('BENCH_SAMPLE_MS', 20, 0),
+    waitQuietS: intEnv('BENCH_WAIT_QUIET', 0, 0),
   };
 }
 
@@ -53,6 +54,7 @@ function usage(): string {
     ...GROUPS.map((g) => `  ${g.name.padEnd(10)} ${g.description}`),
     '',
     'environment: BENCH_SIZE_MIB (1024), BENCH_RUNS (3), BENCH_JSON=1, BENCH_SAMPLE_MS (20; 0 = off),',
+    '             BENCH_WAIT_QUIET (0; seconds to wait before each run for other processes to go idle),',
     '             BENCH_LT_HASHING_THREADS (libtorrent default)',
   ].join('\n');
 }
@@ -141,6 +143,7 @@ async function main(): Promise<number> {
     const header = [
       `shoal bench — ${groups.map((g) => g.name).join(', ')} — ${sizeLabel(bytes)} data, ${config.runs} run(s) each, median shown`,
       `machine: ${config.cores} cores (${cpuModel}), node ${process.version}, ${mk}, ${lt}`,
+      ...(config.waitQuietS > 0 ? [`waiting up to ${config.waitQuietS} s before each run for the machine to go idle (BENCH_WAIT_QUIET)`] : []),
       `data: ${ws.onDisk ? `${ws.dir} (no /dev/shm: on disk, page cache not controlled)` : `${ws.dir} (tmpfs: always in memory)`}`,
     ];
     log(header.join('\n'));

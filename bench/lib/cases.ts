@@ -4,7 +4,7 @@
  * each case's samples are reduced to medians. A case that exits non-zero or fails its check is
  * reported as failed and not run again; the benchmark itself carries on.
  */
-import { median, runTimed, timeFileIn } from './measure.js';
+import { median, runTimed, timeFileIn, waitQuiet } from './measure.js';
 import type { TimedResult } from './measure.js';
 import type { BenchContext, Row, Sample } from './types.js';
 
@@ -54,6 +54,9 @@ export async function measureCases(ctx: BenchContext, group: string, cases: Case
       const c = cases[i]!;
       if (errors[i] !== undefined) continue;
       c.before?.();
+      if (ctx.config.waitQuietS > 0 && !(await waitQuiet(ctx.config.waitQuietS, ctx.config.cores))) {
+        ctx.log(`[${group}] machine still busy after ${ctx.config.waitQuietS} s; measuring anyway`);
+      }
       const r = await runTimed(c.cmd, c.args, { timeFile, sampleMs: ctx.config.sampleMs });
       const verdict = (c.check ?? defaultCheck)(r);
       if (verdict.error !== undefined) {

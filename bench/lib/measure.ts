@@ -80,6 +80,21 @@ export function machineBusyS(): number {
   }
 }
 
+/**
+ * Waits (at most `maxS` seconds) until the rest of the machine is nearly idle: under 10% of `cores`
+ * busy over a 300 ms window. Resolves with whether it got quiet. For shared machines (BENCH_WAIT_QUIET).
+ */
+export async function waitQuiet(maxS: number, cores: number): Promise<boolean> {
+  const deadline = Date.now() + maxS * 1000;
+  for (;;) {
+    const b0 = machineBusyS();
+    await new Promise((r) => setTimeout(r, 300));
+    const busy = (machineBusyS() - b0) / (0.3 * cores);
+    if (!(busy >= 0.1)) return true; // NaN (no /proc/stat) counts as quiet
+    if (Date.now() >= deadline) return false;
+  }
+}
+
 /** Parses GNU time's `-f '%U %S %M'` output (a "Command exited/terminated ..." line may precede it). */
 function parseTime(text: string): { userS: number; sysS: number; maxRssKiB: number } | null {
   const lines = text.trim().split('\n');

@@ -56,8 +56,9 @@ export function renderTable(rows: readonly Row[]): string {
 
 /** A warning when other processes took a noticeable share of the machine during the measurements. */
 export function noiseWarning(rows: readonly Row[], cores: number): string | null {
-  const busy = rows.filter((r) => r.otherCpuS !== null && r.wallS !== null && r.otherCpuS > 0.1 * r.wallS * cores);
+  // /proc/stat counts in 10 ms ticks: ignore less than 50 ms, which short runs show from rounding alone.
+  const busy = rows.filter((r) => r.otherCpuS !== null && r.wallS !== null && r.otherCpuS >= 0.05 && r.otherCpuS > 0.1 * r.wallS * cores);
   if (busy.length === 0) return null;
   const worst = Math.max(...busy.map((r) => r.otherCpuS! / (r.wallS! * cores)));
-  return `warning: the machine was busy during ${busy.length} of ${rows.length} rows (other processes used up to ${(worst * 100).toFixed(0)}% of the ${cores} cores); wall times and ratios of those rows are pessimistic — rerun on a quiet machine`;
+  return `warning: the machine was busy during ${busy.length} of ${rows.length} rows (other processes used up to ${(worst * 100).toFixed(0)}% of the ${cores} cores); wall times and ratios of those rows are pessimistic — rerun on a quiet machine (BENCH_WAIT_QUIET=10 waits for one)`;
 }

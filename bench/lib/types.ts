@@ -16,6 +16,8 @@ export interface BenchConfig {
   json: boolean;
   /** /proc sampling interval for anonymous RSS, ms; 0 turns it off (env BENCH_SAMPLE_MS, default 20). */
   sampleMs: number;
+  /** Before each run, wait up to this many seconds for the rest of the machine to go idle (env BENCH_WAIT_QUIET, default 0 = off). */
+  waitQuietS: number;
 }
 
 /** Executables the groups drive. A missing optional tool is null and its rows are skipped. */

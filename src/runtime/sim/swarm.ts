@@ -5,7 +5,8 @@
  * - A node is a seeder (its store starts with the whole content) or a leecher (starts empty). Every
  *   node listens on port 6881 of its own virtual address and routes incoming handshakes to its torrent
  *   through a `SimPeerListener`, as the node runtime does.
- * - Nodes start at `startAtMs` (joining mid-way is just a later start) and leave with `leave()`:
+ * - Nodes start at `startAtMs` (joining mid-way is just a later start; the host is offline until
+ *   then) and leave with `leave()`:
  *   `torrent.stop()`, then every remaining connection closed and the host taken offline (later dials
  *   to it time out). `crash: true` leaves without closing anything: the others only see silence.
  * - A simulated tracker introduces peers: when a node starts, and every `announceIntervalMs` after,
@@ -19,6 +20,7 @@
  */
 import { addressKey } from '../../net/compact.js';
 import type { PeerAddress } from '../../net/compact.js';
+import { Bitfield } from '../../torrent/bitfield.js';
 import { Torrent } from '../../torrent/torrent.js';
 import type { TorrentEvent, TorrentOptions } from '../../torrent/torrent.js';
 import { SimClock } from './clock.js';
@@ -77,6 +79,8 @@ export class SimNode {
   readonly listener: SimPeerListener;
   readonly announced: boolean;
   readonly events: RecordedEvent[] = [];
+  /** Pieces verified so far (what it started with, then every 'piece' event). */
+  readonly have: Bitfield;
   state: 'pending' | 'running' | 'left' = 'pending';
   startAtMs: number;
   startedAtMs: number | undefined;
@@ -108,6 +112,7 @@ export class SimNode {
     this.store = init.store;
     this.announced = init.announced;
     this.startAtMs = init.startAtMs;
+    this.have = new Bitfield(init.store.metainfo.pieceCount, init.store.initialHave.bytes);
     this.listener = new SimPeerListener(init.host, SIM_LISTEN_PORT);
     this.torrent = init.torrent(this);
     this.listener.add(this.torrent);
@@ -193,6 +198,8 @@ export class Swarm {
         ),
     });
     this.nodes.push(node);
+    // Not on the network before it starts: dials to it time out.
+    if (node.startAtMs > this.clock.now()) host.online = false;
     this.clock.at(node.startAtMs, () => this.start(node));
     return node;
   }
@@ -245,6 +252,7 @@ export class Swarm {
   private start(node: SimNode): void {
     if (node.state !== 'pending') return;
     node.state = 'running';
+    node.host.goOnline();
     node.startedAtMs = this.clock.now();
     this.trace(node, 'start', '');
     this.clock.noteAsync();
@@ -309,6 +317,7 @@ export class Swarm {
         detail = addressKey(e.addr);
         break;
       case 'piece':
+        node.have.set(e.index);
         detail = String(e.index);
         break;
       case 'piece-failed':

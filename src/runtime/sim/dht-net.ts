@@ -1,0 +1,205 @@
+/**
+ * A simulated UDP network for DHT nodes, in virtual time and fully synchronous (DhtNode is pure and
+ * synchronous, so no promises are involved): thousands of nodes in one process, the same run for the
+ * same seed.
+ *
+ * Model:
+ * - every node has an access latency drawn from a log-normal distribution; the one-way delay between
+ *   two nodes is half the sum of theirs, so round-trip times are log-normal-ish with the median set
+ *   by `medianRttMs` (80 ms by default, the Mainline DHT's typical figure);
+ * - a node can be unresponsive (packets to it vanish: NAT'd or dead hosts that are still in tables)
+ *   or gone (left the network: the same from outside);
+ * - packets are delivered in order of arrival time; each delivery runs `handlePacket`, then drains
+ *   the node's output, then (re)arms its timer at `nextDeadline()`.
+ */
+import { DhtNode } from '../../dht/dht-node.js';
+import type { DhtNodeOptions } from '../../dht/dht-node.js';
+import type { PeerAddress } from '../../net/compact.js';
+import { xoshiro128 } from '../../util/prng.js';
+
+interface Ev {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+/** A binary min-heap of events by (at, seq). */
+class EventQueue {
+  private heap: Ev[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(at: number, fn: () => void): void {
+    const e = { at, seq: this.seq++, fn };
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p]!, e)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  pop(): Ev | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        let mv = last;
+        if (l < h.length && less(h[l]!, mv)) {
+          m = l;
+          mv = h[l]!;
+        }
+        if (r < h.length && less(h[r]!, mv)) m = r;
+        if (m === i) break;
+        h[i] = h[m]!;
+        i = m;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+
+  peek(): Ev | undefined {
+    return this.heap[0];
+  }
+}
+
+function less(a: Ev, b: Ev): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+export interface SimDhtNode {
+  addr: PeerAddress;
+  node: DhtNode;
+  /** One-way access latency in ms. */
+  latency: number;
+  responsive: boolean;
+  alive: boolean;
+  timerAt: number;
+}
+
+export interface DhtNetOptions {
+  seed: number;
+  medianRttMs?: number;
+  /** Spread of the log-normal (sigma of the underlying normal). */
+  sigma?: number;
+}
+
+export class DhtNet {
+  private readonly q = new EventQueue();
+  readonly nodes = new Map<string, SimDhtNode>();
+  readonly rng: () => number;
+  now = 0;
+  packets = 0;
+  private readonly medianAccess: number;
+  private readonly sigma: number;
+  private nextHost = 1;
+
+  constructor(opts: DhtNetOptions) {
+    this.rng = xoshiro128(opts.seed);
+    this.medianAccess = (opts.medianRttMs ?? 80) / 2;
+    this.sigma = opts.sigma ?? 0.5;
+  }
+
+  random(n: number): Buffer {
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = Math.floor(this.rng() * 256);
+    return b;
+  }
+
+  private gaussian(): number {
+    const u = Math.max(1e-12, this.rng());
+    const v = this.rng();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Adds a node with a fresh address (10.x.y.z:6881) and a random id. */
+  addNode(opts: Partial<DhtNodeOptions> = {}, responsive = true): SimDhtNode {
+    const n = this.nextHost++;
+    const addr = { host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 6881 };
+    const node = new DhtNode(
+      { id: this.random(20), queriesPerIpPerSec: 1000, ...opts },
+      { random: (k) => this.random(k), rng: this.rng },
+      this.now,
+    );
+    // RTT = sum of two access latencies; each one-way leg is half of that.
+    const latency = this.medianAccess * Math.exp(this.sigma * this.gaussian()) / 2;
+    const sim: SimDhtNode = { addr, node, latency, responsive, alive: true, timerAt: Infinity };
+    this.nodes.set(`${addr.host}:${addr.port}`, sim);
+    return sim;
+  }
+
+  /** Takes a node off the network (it stops answering; others still have it in their tables). */
+  kill(n: SimDhtNode): void {
+    n.alive = false;
+  }
+
+  /** Runs `f` against a node at the current time, then sends what it produced. */
+  act(n: SimDhtNode, f: (node: DhtNode, now: number) => void): void {
+    f(n.node, this.now);
+    this.flush(n);
+  }
+
+  private flush(n: SimDhtNode): void {
+    let out;
+    while ((out = n.node.pollTransmit()) !== undefined) {
+      const dest = this.nodes.get(`${out.to.host}:${out.to.port}`);
+      this.packets++;
+      if (!dest || !dest.alive || !dest.responsive) continue;
+      const bytes = out.bytes;
+      const from = n.addr;
+      this.q.push(this.now + n.latency + dest.latency, () => {
+        if (!dest.alive) return;
+        dest.node.handlePacket(bytes, from, this.now);
+        this.flush(dest);
+      });
+    }
+    this.arm(n);
+  }
+
+  private arm(n: SimDhtNode): void {
+    const d = n.node.nextDeadline();
+    if (d === undefined || !n.alive) return;
+    const at = Math.max(d, this.now);
+    if (at >= n.timerAt && n.timerAt > this.now) return; // an earlier wake-up is already set
+    n.timerAt = at;
+    this.q.push(at, () => {
+      if (n.timerAt !== at || !n.alive) return;
+      n.timerAt = Infinity;
+      n.node.handleTimeout(this.now);
+      this.flush(n);
+    });
+  }
+
+  /** Runs events until `until` (virtual ms) or until `stop()` says so. */
+  run(until: number, stop?: () => boolean): void {
+    for (;;) {
+      const e = this.q.peek();
+      if (!e || e.at > until) break;
+      this.q.pop();
+      this.now = Math.max(this.now, e.at);
+      e.fn();
+      if (stop?.()) return;
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** Runs until `done()` or `maxMs` of virtual time pass. */
+  runUntil(done: () => boolean, maxMs: number): boolean {
+    const limit = this.now + maxMs;
+    this.run(limit, done);
+    return done();
+  }
+}
