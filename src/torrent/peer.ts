@@ -37,6 +37,8 @@ export class Peer {
 
   /** Our requests to the peer, by `index * 2^20 + begin / 16384`... keyed as a string-free number. */
   readonly outstanding = new Map<number, OutstandingRequest>();
+  /** Requests we cancelled, whose block may still arrive (bounded: oldest forgotten first). */
+  readonly cancelled = new Set<number>();
   /** Their requests to us, waiting to be served. */
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
   readingBlocks = 0;

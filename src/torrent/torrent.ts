@@ -138,7 +138,18 @@ interface KnownPeer {
   lastAttempt: number;
   failures: number;
   connected: boolean;
+  /** Not before this time: set after a disconnect, so a peer is never redialled in a loop. */
+  retryAfter: number;
+  /** The peer had everything: no use dialling it once we are complete too. */
+  seed: boolean;
+  /** Protocol violations seen from this address. */
+  strikes: number;
 }
+
+/** After a connection that worked ends, wait this long before dialling the same peer again. */
+const RECONNECT_MS = 60_000;
+/** Protocol violations before an address is banned for the session. */
+const PROTOCOL_STRIKES = 2;
 
 export class Torrent {
   private readonly deps: TorrentDeps;
@@ -297,7 +308,7 @@ export class Torrent {
       if (this.known.has(key) || this.banned.has(key)) continue;
       if (this.deps.allowPeer && !this.deps.allowPeer(a)) continue;
       if (a.port === this.deps.listenPort && (a.host === '127.0.0.1' || a.host === '::1') && this.isSelf(a)) continue;
-      this.known.set(key, { addr: a, lastAttempt: -Infinity, failures: 0, connected: false });
+      this.known.set(key, { addr: a, lastAttempt: -Infinity, failures: 0, connected: false, retryAfter: -Infinity, seed: false, strikes: 0 });
     }
     if (!this.stopped) this.connectMore();
   }
@@ -319,7 +330,8 @@ export class Torrent {
     for (const k of this.known.values()) {
       if (this.peers.size >= this.maxPeers() || this.halfOpen >= maxHalfOpen) break;
       if (shared && shared.open >= shared.max) break;
-      if (k.connected) continue;
+      if (k.connected || now < k.retryAfter) continue;
+      if (k.seed && this.picker?.have.complete) continue;
       // Back off: 10 s, 20 s, 40 s … after failures.
       const wait = k.failures === 0 ? 0 : Math.min(300_000, 10_000 * 2 ** (k.failures - 1));
       if (now - k.lastAttempt < wait) continue;
@@ -406,7 +418,11 @@ export class Torrent {
     if (known) {
       known.connected = false;
       if (!peer.handshaken) known.failures++;
-      else known.failures = 0;
+      else {
+        known.failures = 0;
+        known.retryAfter = Math.max(known.retryAfter, this.deps.clock.now() + RECONNECT_MS);
+        if (peer.isSeed) known.seed = true;
+      }
     }
     if (this.picker) {
       for (const r of peer.outstanding.values()) this.picker.requestFailed(r.index, r.begin, peer.id);
@@ -423,6 +439,15 @@ export class Torrent {
       this.connectMore();
       this.flush();
     }
+  }
+
+  /** A peer broke the protocol: it is dropped, not redialled soon, and banned after a second time. */
+  private protocolStrike(peer: Peer, reason: string): void {
+    const known = this.known.get(addressKey(peer.addr));
+    const strikes = known ? ++known.strikes : PROTOCOL_STRIKES;
+    if (known) known.retryAfter = this.deps.clock.now() + RECONNECT_MS * 5;
+    if (strikes >= PROTOCOL_STRIKES || peer.incoming) this.ban(peer, `protocol: ${reason}`);
+    else this.dropPeer(peer, `protocol: ${reason}`);
   }
 
   private ban(peer: Peer, reason: string): void {
@@ -452,7 +477,7 @@ export class Torrent {
       } catch (err) {
         if (err instanceof WireProtocolError) {
           peer.session.close(err.message);
-          this.dropPeer(peer, `protocol: ${err.message}`);
+          this.protocolStrike(peer, err.message);
           return;
         }
         throw err;
@@ -468,7 +493,8 @@ export class Torrent {
         return;
       case 'disconnect':
         this.flushPeer(peer);
-        this.dropPeer(peer, `${e.code}: ${e.reason}`);
+        if (e.code === 'protocol' || e.code === 'frame-too-large') this.protocolStrike(peer, `${e.code}: ${e.reason}`);
+        else this.dropPeer(peer, `${e.code}: ${e.reason}`);
         return;
       case 'message':
         this.onMessage(peer, e.msg);
@@ -479,6 +505,9 @@ export class Torrent {
   private onHandshake(peer: Peer): void {
     const id = peer.session.remotePeerId!.toString('hex');
     if (this.banned.has(id)) {
+      // A banned peer reached at a new address: that address is banned too.
+      this.banned.add(addressKey(peer.addr));
+      this.known.delete(addressKey(peer.addr));
       this.dropPeer(peer, 'banned peer');
       return;
     }
@@ -717,11 +746,18 @@ export class Torrent {
     if (blocks.length > 0) this.dirty.add(peer);
   }
 
+  /** Cancels a request and remembers it, since its block may still arrive. */
+  private sendCancel(peer: Peer, index: number, begin: number, length: number, now: number): void {
+    peer.session.sendCancel(index, begin, length, now);
+    peer.cancelled.add(blockKey(index, begin));
+    if (peer.cancelled.size > 4096) peer.cancelled.delete(peer.cancelled.values().next().value!);
+  }
+
   private cancelAll(peer: Peer, sendCancels: boolean): void {
     const now = this.deps.clock.now();
     for (const r of peer.outstanding.values()) {
       this.picker?.requestFailed(r.index, r.begin, peer.id);
-      if (sendCancels) peer.session.sendCancel(r.index, r.begin, r.length, now);
+      if (sendCancels) this.sendCancel(peer, r.index, r.begin, r.length, now);
     }
     peer.outstanding.clear();
   }
@@ -732,7 +768,12 @@ export class Torrent {
     const key = blockKey(index, begin);
     const req = peer.outstanding.get(key);
     if (!req || req.length !== data.length) {
-      // Late blocks after a cancel are normal; a block nobody asked for, with the fast extension, is not.
+      // A block may cross our cancel (BEP 6 lets the peer answer a cancel with the block); one nobody
+      // ever asked for, with the fast extension, is a protocol violation.
+      if (!req && peer.cancelled.has(key)) {
+        peer.cancelled.delete(key);
+        return;
+      }
       if (peer.session.fast && !req) throw new WireProtocolError(`unrequested block ${index}:${begin}`);
       return;
     }
@@ -759,7 +800,7 @@ export class Torrent {
       if (dup) {
         other.outstanding.delete(key);
         picker.requestFailed(index, begin, other.id);
-        other.session.sendCancel(index, begin, dup.length, now);
+        this.sendCancel(other, index, begin, dup.length, now);
         this.dirty.add(other);
       }
     }
@@ -1179,7 +1220,7 @@ export class Torrent {
         if (now - r.sentAt > REQUEST_TIMEOUT_MS && now - p.lastBlockAt > REQUEST_TIMEOUT_MS / 2) {
           p.outstanding.delete(k);
           this.picker?.requestFailed(r.index, r.begin, p.id);
-          p.session.sendCancel(r.index, r.begin, r.length, now);
+          this.sendCancel(p, r.index, r.begin, r.length, now);
         }
       }
       if (this.fetcher && p.metadataId) this.askMetadata(p, now);

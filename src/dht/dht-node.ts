@@ -1,0 +1,639 @@
+/**
+ * A Mainline DHT node (BEP 5, 32-ready, 42, 43, 44, 51) as a pure state machine: packets in with
+ * their sender, packets out with their destination, a deadline to be woken at. No socket, clock or
+ * randomness of its own (design.md): the same node runs on a UDP socket and in a simulated
+ * 10,000-node network.
+ *
+ *   handlePacket(bytes, from, now) / handleTimeout(now) / commands (bootstrap, getPeers, announce, get, put)
+ *   pollTransmit() → { to, bytes } / nextDeadline()
+ *
+ * Abuse limits: incoming queries are rate-limited per IP (a token bucket each); answers are never
+ * much larger than the query (≤ 8 nodes, ≤ 50 peers, ≤ 1000-byte values); storage is capped and
+ * expires; malformed packets are dropped and counted, never answered.
+ */
+import type { BencodeDict, Encodable } from '../bencode/index.js';
+import { decode, encode } from '../bencode/index.js';
+import { decodeCompactIPv4, encodeCompactIPv4 } from '../net/compact.js';
+import type { PeerAddress } from '../net/compact.js';
+import { KRPC_ERROR, KrpcError, bytesArg, decodeKrpc, encodeError, encodeQuery, encodeResponse, intArg } from './krpc.js';
+import type { KrpcMessage } from './krpc.js';
+import { ITEM_ERRORS, MAX_SALT_BYTES, MAX_VALUE_BYTES, immutableTarget, mutableTarget, verifyMutable } from './items.js';
+import { DEFAULT_LOOKUP, Lookup } from './lookup.js';
+import type { Candidate, Contact, LookupOptions } from './lookup.js';
+import { ID_BYTES } from './node-id.js';
+import { K, RoutingTable } from './routing-table.js';
+import { DEFAULT_STORAGE_LIMITS, DhtStorage, ITEM_TTL_MS } from './storage.js';
+import type { StorageLimits, StoredItem } from './storage.js';
+import { TokenIssuer } from './tokens.js';
+
+export const QUERY_TIMEOUT_MS = 2000;
+const REFRESH_MS = 15 * 60_000;
+const MAINTENANCE_MS = 5_000;
+const RATE_WINDOW_MS = 1000;
+
+export interface DhtNodeOptions {
+  id: Buffer;
+  /** BEP 43: ask, never answer, and be left out of others' tables. */
+  readOnly?: boolean;
+  /** Store others' BEP 44 items (peers are always stored unless read-only). */
+  storeItems?: boolean;
+  limits?: StorageLimits;
+  /** Queries a single IP may send us per second before we drop them. */
+  queriesPerIpPerSec?: number;
+  lookup?: Partial<LookupOptions>;
+  /** Client version tag (`v`), 4 bytes. */
+  version?: Buffer;
+}
+
+export interface DhtDeps {
+  /** n random bytes. */
+  random(n: number): Buffer;
+  rng(): number;
+}
+
+export interface DhtStats {
+  id: string;
+  nodes: number;
+  buckets: number;
+  queriesIn: number;
+  queriesOut: number;
+  responsesIn: number;
+  errorsIn: number;
+  malformed: number;
+  rateLimited: number;
+  timeouts: number;
+  storedTorrents: number;
+  storedPeers: number;
+  storedItems: number;
+}
+
+export interface LookupResult {
+  target: Buffer;
+  /** Closest nodes that answered, closest first. */
+  closest: Contact[];
+  peers: PeerAddress[];
+  /** BEP 44 item found (get). */
+  item?: { v: Buffer; k?: Buffer; sig?: Buffer; seq?: number; salt?: Buffer };
+  hops: number;
+  messages: number;
+  durationMs: number;
+}
+
+interface Transaction {
+  to: PeerAddress;
+  method: string;
+  sentAt: number;
+  lookup?: RunningLookup;
+  onReply?: (m: Extract<KrpcMessage, { y: 'r' }> | undefined, err?: { code: number; message: string }) => void;
+}
+
+interface RunningLookup {
+  lookup: Lookup;
+  method: 'find_node' | 'get_peers' | 'get';
+  peers: Map<string, PeerAddress>;
+  item?: LookupResult['item'];
+  /** For mutable gets: the key, salt and the lowest acceptable seq. */
+  want?: { k?: Buffer; salt?: Buffer };
+  done: (r: LookupResult) => void;
+}
+
+export class DhtNode {
+  readonly id: Buffer;
+  readonly table: RoutingTable;
+  private readonly storage: DhtStorage;
+  private readonly tokens: TokenIssuer;
+  private readonly out: { to: PeerAddress; bytes: Buffer }[] = [];
+  private readonly transactions = new Map<string, Transaction>();
+  private readonly lookups = new Set<RunningLookup>();
+  private readonly rate = new Map<string, { count: number; windowStart: number }>();
+  private nextTid = 0;
+  private lastMaintenance: number;
+  private readonly lookupOpts: LookupOptions;
+  private readonly stats = {
+    queriesIn: 0,
+    queriesOut: 0,
+    responsesIn: 0,
+    errorsIn: 0,
+    malformed: 0,
+    rateLimited: 0,
+    timeouts: 0,
+  };
+  /** Votes for our external address, from the `ip` field of answers (BEP 42). */
+  readonly externalVotes = new Map<string, number>();
+
+  constructor(
+    private readonly opts: DhtNodeOptions,
+    private readonly deps: DhtDeps,
+    now: number,
+  ) {
+    this.id = opts.id;
+    this.table = new RoutingTable(opts.id, now);
+    this.storage = new DhtStorage(opts.limits ?? DEFAULT_STORAGE_LIMITS);
+    this.tokens = new TokenIssuer(() => deps.random(16), now);
+    this.lastMaintenance = now;
+    this.lookupOpts = { ...DEFAULT_LOOKUP, ...opts.lookup };
+  }
+
+  // ================= outputs =================
+
+  pollTransmit(): { to: PeerAddress; bytes: Buffer } | undefined {
+    return this.out.shift();
+  }
+
+  nextDeadline(): number | undefined {
+    let d = this.lastMaintenance + MAINTENANCE_MS;
+    for (const t of this.transactions.values()) d = Math.min(d, t.sentAt + QUERY_TIMEOUT_MS);
+    for (const l of this.lookups) {
+      const ld = l.lookup.nextDeadline();
+      if (ld !== undefined) d = Math.min(d, ld);
+    }
+    return d;
+  }
+
+  getStats(): DhtStats {
+    const c = this.storage.counts;
+    return {
+      id: this.id.toString('hex'),
+      nodes: this.table.size,
+      buckets: this.table.bucketCount,
+      ...this.stats,
+      storedTorrents: c.torrents,
+      storedPeers: c.peers,
+      storedItems: c.items,
+    };
+  }
+
+  // ================= inputs =================
+
+  handlePacket(bytes: Uint8Array, from: PeerAddress, now: number): void {
+    this.nowHint = now;
+    let m: KrpcMessage;
+    try {
+      m = decodeKrpc(bytes);
+    } catch (e) {
+      if (e instanceof KrpcError) {
+        this.stats.malformed++;
+        return;
+      }
+      throw e;
+    }
+    if (m.y === 'q') this.onQuery(m, from, now);
+    else this.onReply(m, from, now);
+  }
+
+  handleTimeout(now: number): void {
+    this.nowHint = now;
+    for (const [tid, t] of this.transactions) {
+      if (now - t.sentAt < QUERY_TIMEOUT_MS) continue;
+      this.transactions.delete(tid);
+      this.stats.timeouts++;
+      t.onReply?.(undefined);
+    }
+    for (const l of [...this.lookups]) {
+      for (const dead of l.lookup.tick(now)) this.table.failed(dead.id, now);
+      this.pump(l, now);
+    }
+    if (now - this.lastMaintenance >= MAINTENANCE_MS) {
+      this.lastMaintenance = now;
+      this.maintain(now);
+    }
+  }
+
+  // ================= commands =================
+
+  /** Joins the network through these nodes: a lookup of our own id fills the table. */
+  bootstrap(addrs: readonly PeerAddress[], now: number, done?: (r: LookupResult) => void): void {
+    for (const a of addrs) this.ping(a, now);
+    this.lookup('find_node', this.id, now, (r) => done?.(r), addrs);
+  }
+
+  ping(addr: PeerAddress, now: number, done?: (ok: boolean) => void): void {
+    this.nowHint = now;
+    this.query(addr, 'ping', {}, now, (r) => {
+      if (r) {
+        const id = bytesArg(r.r, 'id', ID_BYTES);
+        if (id) this.table.heard(Buffer.from(id), addr, now, true);
+      }
+      done?.(r !== undefined);
+    });
+  }
+
+  findNode(target: Buffer, now: number, done: (r: LookupResult) => void): void {
+    this.lookup('find_node', target, now, done);
+  }
+
+  getPeers(infoHash: Buffer, now: number, done: (r: LookupResult) => void): void {
+    this.lookup('get_peers', infoHash, now, done);
+  }
+
+  /** get_peers, then announce_peer to the k closest that gave us a token. */
+  announce(infoHash: Buffer, port: number, impliedPort: boolean, now: number, done: (r: LookupResult & { stored: number }) => void): void {
+    this.lookup('get_peers', infoHash, now, (r) => {
+      const targets = this.lastTokens.get(infoHash.toString('hex')) ?? [];
+      this.sendToAll(targets, 'announce_peer', (c) => ({ info_hash: infoHash, port, implied_port: impliedPort ? 1 : undefined, token: c.token }), (stored) => done({ ...r, stored }));
+    });
+  }
+
+  /** BEP 44 get: an immutable item by its target, or a mutable one by public key (+ salt). */
+  get(target: Buffer, now: number, done: (r: LookupResult) => void, want?: { k?: Buffer; salt?: Buffer }): void {
+    this.lookup('get', target, now, done, undefined, want);
+  }
+
+  /**
+   * BEP 44 put: finds the k closest nodes to the item's target (with tokens), then stores there.
+   * `item.v` is the bencoded value.
+   */
+  put(
+    item: { v: Buffer; k?: Buffer; sig?: Buffer; seq?: number; salt?: Buffer; cas?: number },
+    now: number,
+    done: (r: { target: Buffer; stored: number; errors: string[] }) => void,
+  ): void {
+    const target = item.k ? mutableTarget(item.k, item.salt) : immutableTarget(item.v);
+    this.lookup('get', target, now, () => {
+      const targets = this.lastTokens.get(target.toString('hex')) ?? [];
+      const errors: string[] = [];
+      this.sendToAll(
+        targets,
+        'put',
+        (c) => ({
+          token: c.token,
+          v: rawValue(item.v),
+          k: item.k,
+          sig: item.sig,
+          seq: item.seq,
+          salt: item.salt && item.salt.length > 0 ? item.salt : undefined,
+          cas: item.cas,
+        }),
+        (stored) => done({ target, stored, errors }),
+        (err) => errors.push(`${err.code} ${err.message}`),
+      );
+    });
+  }
+
+  /** Stored nodes to save, and to reload on restart (so a node rejoins without the bootstrap). */
+  exportNodes(): { id: string; host: string; port: number }[] {
+    return this.table.all().map((n) => ({ id: n.id.toString('hex'), host: n.addr.host, port: n.addr.port }));
+  }
+
+  importNodes(nodes: readonly { id: string; host: string; port: number }[], now: number): void {
+    for (const n of nodes) {
+      if (!/^[0-9a-f]{40}$/.test(n.id)) continue;
+      this.table.heard(Buffer.from(n.id, 'hex'), { host: n.host, port: n.port }, now, false);
+    }
+  }
+
+  // ================= queries we answer =================
+
+  private rateLimited(ip: string, now: number): boolean {
+    const limit = this.opts.queriesPerIpPerSec ?? 50;
+    let r = this.rate.get(ip);
+    if (!r || now - r.windowStart >= RATE_WINDOW_MS) {
+      r = { count: 0, windowStart: now };
+      this.rate.set(ip, r);
+    }
+    r.count++;
+    return r.count > limit;
+  }
+
+  private onQuery(m: Extract<KrpcMessage, { y: 'q' }>, from: PeerAddress, now: number): void {
+    if (this.opts.readOnly) return;
+    if (this.rateLimited(from.host, now)) {
+      this.stats.rateLimited++;
+      return;
+    }
+    this.stats.queriesIn++;
+    const id = bytesArg(m.a, 'id', ID_BYTES);
+    if (!id) {
+      this.send(from, encodeError(m.t, KRPC_ERROR.protocol, 'missing id'));
+      return;
+    }
+    if (!m.ro) this.table.heard(Buffer.from(id), from, now, false);
+    const reply = (r: Record<string, Encodable | undefined>): void =>
+      this.send(from, encodeResponse(m.t, { id: this.id, ...r }, { ip: encodeCompactIPv4([from]), ...(this.opts.version ? { version: this.opts.version } : {}) }));
+    const error = (code: number, message: string): void => this.send(from, encodeError(m.t, code, message));
+    const nodesFor = (target: Uint8Array): Buffer => encodeCompactNodes(this.table.closest(target, K));
+
+    switch (m.q) {
+      case 'ping':
+        reply({});
+        return;
+      case 'find_node': {
+        const target = bytesArg(m.a, 'target', ID_BYTES);
+        if (!target) return error(KRPC_ERROR.protocol, 'missing target');
+        reply({ nodes: nodesFor(target) });
+        return;
+      }
+      case 'get_peers': {
+        const ih = bytesArg(m.a, 'info_hash', ID_BYTES);
+        if (!ih) return error(KRPC_ERROR.protocol, 'missing info_hash');
+        const peers = this.storage.getPeers(Buffer.from(ih), now);
+        reply({
+          token: this.tokens.issue(from.host, now),
+          values: peers.length > 0 ? peers.map((p) => encodeCompactIPv4([p])) : undefined,
+          nodes: nodesFor(ih),
+        });
+        return;
+      }
+      case 'announce_peer': {
+        const ih = bytesArg(m.a, 'info_hash', ID_BYTES);
+        const token = bytesArg(m.a, 'token');
+        const implied = intArg(m.a, 'implied_port') === 1;
+        const port = implied ? from.port : intArg(m.a, 'port');
+        if (!ih || !token || port === undefined || port < 1 || port > 65535) return error(KRPC_ERROR.protocol, 'bad announce_peer');
+        if (!this.tokens.valid(token, from.host, now)) return error(KRPC_ERROR.protocol, 'bad token');
+        this.storage.addPeer(Buffer.from(ih), { host: from.host, port }, intArg(m.a, 'seed') === 1, now);
+        reply({});
+        return;
+      }
+      case 'get': {
+        const target = bytesArg(m.a, 'target', ID_BYTES);
+        if (!target) return error(KRPC_ERROR.protocol, 'missing target');
+        const it = this.storage.getItem(Buffer.from(target), now);
+        const seq = intArg(m.a, 'seq');
+        const r: Record<string, Encodable | undefined> = { token: this.tokens.issue(from.host, now), nodes: nodesFor(target) };
+        if (it && (it.seq === undefined || seq === undefined || it.seq > seq)) {
+          r.v = rawValue(it.v);
+          if (it.k) {
+            r.k = it.k;
+            r.sig = it.sig;
+            r.seq = it.seq;
+          }
+        } else if (it && it.seq !== undefined) {
+          r.seq = it.seq;
+        }
+        reply(r);
+        return;
+      }
+      case 'put':
+        this.onPut(m, from, now, reply, error);
+        return;
+      case 'sample_infohashes': {
+        const target = bytesArg(m.a, 'target', ID_BYTES);
+        if (!target) return error(KRPC_ERROR.protocol, 'missing target');
+        const { samples, num } = this.storage.sample(20, () => this.deps.rng());
+        reply({ interval: 21600 / 6, num, samples: Buffer.concat(samples), nodes: nodesFor(target) });
+        return;
+      }
+      default:
+        error(KRPC_ERROR.methodUnknown, 'method unknown');
+    }
+  }
+
+  private onPut(
+    m: Extract<KrpcMessage, { y: 'q' }>,
+    from: PeerAddress,
+    now: number,
+    reply: (r: Record<string, Encodable | undefined>) => void,
+    error: (code: number, message: string) => void,
+  ): void {
+    if (this.opts.storeItems === false) return error(KRPC_ERROR.server, 'this node does not store items');
+    const token = bytesArg(m.a, 'token');
+    if (!token || !this.tokens.valid(token, from.host, now)) return error(KRPC_ERROR.protocol, 'bad token');
+    const raw = m.a.get('v');
+    if (raw === undefined) return error(KRPC_ERROR.protocol, 'missing v');
+    let v: Buffer;
+    try {
+      v = encode(raw); // the decoder accepted it, so this is its exact canonical form
+    } catch {
+      return error(KRPC_ERROR.protocol, 'bad v');
+    }
+    if (v.length > MAX_VALUE_BYTES) return error(ITEM_ERRORS.tooBig, 'message (v field) too big');
+    const k = bytesArg(m.a, 'k', 32);
+    const item: StoredItem = { v, expires: now + ITEM_TTL_MS };
+    let target: Buffer;
+    if (k) {
+      const sig = bytesArg(m.a, 'sig', 64);
+      const seq = intArg(m.a, 'seq');
+      const salt = bytesArg(m.a, 'salt');
+      if (salt && salt.length > MAX_SALT_BYTES) return error(ITEM_ERRORS.saltTooBig, 'salt (salt field) too big');
+      if (!sig || seq === undefined || seq < 0) return error(KRPC_ERROR.protocol, 'mutable put needs sig and seq');
+      if (!verifyMutable(k, sig, v, seq, salt)) return error(ITEM_ERRORS.badSignature, 'invalid signature');
+      target = mutableTarget(k, salt);
+      const existing = this.storage.getItem(target, now);
+      const cas = intArg(m.a, 'cas');
+      if (existing?.seq !== undefined) {
+        if (cas !== undefined && cas !== existing.seq) return error(ITEM_ERRORS.casMismatch, 'the CAS hash mismatched, re-read value and try again');
+        if (seq < existing.seq) return error(ITEM_ERRORS.seqTooLow, 'sequence number less than current');
+        if (seq === existing.seq && !existing.v.equals(v)) return error(ITEM_ERRORS.seqTooLow, 'sequence number not newer');
+      }
+      Object.assign(item, { k: Buffer.from(k), sig: Buffer.from(sig), seq, ...(salt ? { salt: Buffer.from(salt) } : {}) });
+    } else {
+      target = immutableTarget(v);
+    }
+    if (!this.storage.putItem(target, item)) return error(KRPC_ERROR.server, 'storage full');
+    reply({});
+  }
+
+  // ================= our queries =================
+
+  private send(to: PeerAddress, bytes: Buffer): void {
+    this.out.push({ to, bytes });
+  }
+
+  private query(
+    to: PeerAddress,
+    method: string,
+    args: Record<string, Encodable | undefined>,
+    now: number,
+    onReply?: Transaction['onReply'],
+    lookup?: RunningLookup,
+  ): void {
+    const tid = Buffer.alloc(2);
+    tid.writeUInt16BE(this.nextTid++ & 0xffff);
+    const key = tid.toString('hex');
+    const prev = this.transactions.get(key);
+    prev?.onReply?.(undefined); // wrapped around: the old one is long dead
+    this.transactions.set(key, { to, method, sentAt: now, ...(onReply ? { onReply } : {}), ...(lookup ? { lookup } : {}) });
+    this.stats.queriesOut++;
+    this.send(to, encodeQuery(tid, method, { id: this.id, ...args }, { readOnly: this.opts.readOnly === true, ...(this.opts.version ? { version: this.opts.version } : {}) }));
+  }
+
+  private onReply(m: Exclude<KrpcMessage, { y: 'q' }>, from: PeerAddress, now: number): void {
+    const key = m.t.toString('hex');
+    const t = this.transactions.get(key);
+    if (!t || t.to.host !== from.host || t.to.port !== from.port) {
+      this.stats.malformed++;
+      return;
+    }
+    this.transactions.delete(key);
+    if (m.y === 'e') {
+      this.stats.errorsIn++;
+      t.onReply?.(undefined, { code: m.code, message: m.message });
+      return;
+    }
+    this.stats.responsesIn++;
+    const id = bytesArg(m.r, 'id', ID_BYTES);
+    if (!id) {
+      this.stats.malformed++;
+      t.onReply?.(undefined);
+      return;
+    }
+    if (m.ip && m.ip.length === 6) {
+      const [me] = decodeCompactIPv4(Buffer.concat([m.ip]));
+      if (me) this.externalVotes.set(me.host, (this.externalVotes.get(me.host) ?? 0) + 1);
+    }
+    if (m.r.get('ro') !== 1) this.table.heard(Buffer.from(id), from, now, true);
+    t.onReply?.(m);
+  }
+
+  // ================= lookups =================
+
+  private readonly lastTokens = new Map<string, Candidate[]>();
+
+  private lookup(
+    method: RunningLookup['method'],
+    target: Buffer,
+    now: number,
+    done: (r: LookupResult) => void,
+    extraSeeds?: readonly PeerAddress[],
+    want?: RunningLookup['want'],
+  ): void {
+    this.nowHint = now;
+    const seeds: Contact[] = this.table.closest(target, this.lookupOpts.k * 2).map((n) => ({ id: n.id, addr: n.addr }));
+    // Bootstrap routers have unknown ids: give them placeholder ids far from the target.
+    for (const a of extraSeeds ?? []) seeds.push({ id: Buffer.from(target.map((b) => b ^ 0xff)), addr: a });
+    const l: RunningLookup = { lookup: new Lookup(target, seeds, this.lookupOpts, now), method, peers: new Map(), done, ...(want ? { want } : {}) };
+    this.lookups.add(l);
+    this.pump(l, now);
+  }
+
+  private pump(l: RunningLookup, now: number): void {
+    if (!this.lookups.has(l)) return;
+    if (l.lookup.isDone(now)) {
+      this.finish(l, now);
+      return;
+    }
+    for (const c of l.lookup.next(now)) {
+      const args: Record<string, Encodable | undefined> =
+        l.method === 'find_node' ? { target: l.lookup.target } : l.method === 'get_peers' ? { info_hash: l.lookup.target } : { target: l.lookup.target };
+      this.query(c.addr, l.method, args, now, (r) => this.onLookupReply(l, c, r), l);
+    }
+    if (l.lookup.isDone(now)) this.finish(l, now);
+  }
+
+  /** The time of the input being handled (callbacks run inside handlePacket / handleTimeout / commands). */
+  private nowHint = 0;
+
+  private onLookupReply(l: RunningLookup, c: Candidate, r: Extract<KrpcMessage, { y: 'r' }> | undefined): void {
+    const now = this.nowHint;
+    if (!r) {
+      l.lookup.failed(c.addr);
+      this.table.failed(c.id, now);
+      this.pump(l, now);
+      return;
+    }
+    const id = Buffer.from(bytesArg(r.r, 'id', ID_BYTES)!);
+    const nodesRaw = bytesArg(r.r, 'nodes');
+    const nodes = nodesRaw ? decodeCompactNodes(nodesRaw) : [];
+    const token = bytesArg(r.r, 'token');
+    l.lookup.answered(c.addr, id, nodes, token ? Buffer.from(token) : undefined);
+    if (l.method === 'get_peers') {
+      const values = r.r.get('values');
+      if (Array.isArray(values)) {
+        for (const v of values.slice(0, 100)) {
+          if (!Buffer.isBuffer(v)) continue;
+          for (const p of decodeCompactIPv4(v)) l.peers.set(`${p.host}:${p.port}`, p);
+        }
+      }
+    } else if (l.method === 'get') {
+      this.takeItem(l, r.r);
+    }
+    this.pump(l, now);
+  }
+
+  /** Keeps a BEP 44 item from an answer if it checks out (hash, or signature and newest seq). */
+  private takeItem(l: RunningLookup, r: BencodeDict): void {
+    const raw = r.get('v');
+    if (raw === undefined) return;
+    let v: Buffer;
+    try {
+      v = encode(raw);
+    } catch {
+      return;
+    }
+    const k = bytesArg(r, 'k', 32);
+    if (l.want?.k) {
+      const sig = bytesArg(r, 'sig', 64);
+      const seq = intArg(r, 'seq');
+      if (!k || !k.equals(l.want.k) || !sig || seq === undefined) return;
+      if (!verifyMutable(k, sig, v, seq, l.want.salt)) return;
+      if (l.item?.seq !== undefined && l.item.seq >= seq) return;
+      l.item = { v, k: Buffer.from(k), sig: Buffer.from(sig), seq, ...(l.want.salt ? { salt: l.want.salt } : {}) };
+    } else if (!l.item && immutableTarget(v).equals(l.lookup.target)) {
+      l.item = { v };
+    }
+  }
+
+  private finish(l: RunningLookup, now: number): void {
+    if (!this.lookups.delete(l)) return;
+    l.lookup.finished = true;
+    const closest = l.lookup.closestAnswered(this.lookupOpts.k);
+    this.lastTokens.set(
+      l.lookup.target.toString('hex'),
+      closest.filter((c) => c.token),
+    );
+    // Outstanding queries of this lookup are left to time out quietly.
+    l.done({
+      target: l.lookup.target,
+      closest: closest.map((c) => ({ id: c.id, addr: c.addr })),
+      peers: [...l.peers.values()],
+      ...(l.item ? { item: l.item } : {}),
+      hops: l.lookup.hops,
+      messages: l.lookup.messages,
+      durationMs: now - l.lookup.startedAt,
+    });
+  }
+
+  private sendToAll(
+    targets: readonly Candidate[],
+    method: string,
+    argsFor: (c: Candidate) => Record<string, Encodable | undefined>,
+    done: (ok: number) => void,
+    onError?: (err: { code: number; message: string }) => void,
+  ): void {
+    if (targets.length === 0) {
+      done(0);
+      return;
+    }
+    let left = targets.length;
+    let ok = 0;
+    for (const c of targets) {
+      this.query(c.addr, method, argsFor(c), this.nowHint, (r, err) => {
+        if (r) ok++;
+        if (err) onError?.(err);
+        if (--left === 0) done(ok);
+      });
+    }
+  }
+
+  // ================= upkeep =================
+
+  private maintain(now: number): void {
+    this.storage.expire(now);
+    for (const [ip, r] of this.rate) if (now - r.windowStart > 10 * RATE_WINDOW_MS) this.rate.delete(ip);
+    for (const target of this.table.staleBuckets(now, REFRESH_MS, () => this.deps.random(ID_BYTES))) {
+      this.findNode(target, now, () => {});
+    }
+    for (const n of this.table.questionable(now, 4)) this.ping(n.addr, now);
+  }
+}
+
+export function encodeCompactNodes(nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
+  const v4 = nodes.filter((n) => !n.addr.host.includes(':'));
+  return Buffer.concat(v4.map((n) => Buffer.concat([n.id, encodeCompactIPv4([n.addr])])));
+}
+
+export function decodeCompactNodes(b: Uint8Array): Contact[] {
+  const out: Contact[] = [];
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i + 26 <= buf.length && out.length < 16; i += 26) {
+    const [addr] = decodeCompactIPv4(buf.subarray(i + 20, i + 26));
+    if (addr) out.push({ id: Buffer.from(buf.subarray(i, i + 20)), addr });
+  }
+  return out;
+}
+
+/** A stored, already-bencoded value put back into a message: decoding then re-encoding gives the same bytes. */
+function rawValue(v: Buffer): Encodable {
+  return decode(v);
+}

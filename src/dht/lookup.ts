@@ -1,0 +1,183 @@
+/**
+ * An iterative Kademlia lookup as a pure state machine (BEP 5): it keeps the candidates sorted by
+ * distance to the target, asks up to `alpha` of the closest unasked ones at a time, and learns
+ * closer nodes from each answer.
+ *
+ * Timeouts: a request unanswered after `softTimeoutMs` stops counting against `alpha` (the lookup
+ * widens to another candidate while the slow one may still answer); after `hardTimeoutMs` it is
+ * failed. The lookup ends when the `k` closest candidates that have not failed have all answered
+ * (or there is nobody left to ask), or at `maxDurationMs`.
+ */
+import type { PeerAddress } from '../net/compact.js';
+import { addressKey } from '../net/compact.js';
+import { compareDistance } from './node-id.js';
+
+export interface Contact {
+  id: Buffer;
+  addr: PeerAddress;
+}
+
+type CandidateState = 'new' | 'pending' | 'slow' | 'done' | 'failed';
+
+export interface Candidate extends Contact {
+  state: CandidateState;
+  sentAt: number;
+  hop: number;
+  /** Write token from its answer (get_peers / get). */
+  token?: Buffer;
+}
+
+export interface LookupOptions {
+  alpha: number;
+  k: number;
+  softTimeoutMs: number;
+  hardTimeoutMs: number;
+  maxDurationMs: number;
+  /** Keep at most this many candidates (the closest). */
+  maxCandidates: number;
+}
+
+export const DEFAULT_LOOKUP: LookupOptions = {
+  alpha: 4,
+  k: 8,
+  softTimeoutMs: 400,
+  hardTimeoutMs: 2000,
+  maxDurationMs: 20_000,
+  maxCandidates: 64,
+};
+
+export class Lookup {
+  readonly candidates: Candidate[] = [];
+  private readonly seen = new Set<string>();
+  readonly startedAt: number;
+  messages = 0;
+  finished = false;
+
+  constructor(
+    readonly target: Buffer,
+    seeds: readonly Contact[],
+    readonly opts: LookupOptions,
+    now: number,
+  ) {
+    this.startedAt = now;
+    for (const s of seeds) this.add(s, 0);
+  }
+
+  private add(c: Contact, hop: number): void {
+    const key = addressKey(c.addr);
+    if (this.seen.has(key) || this.seen.has(c.id.toString('hex'))) return;
+    this.seen.add(key);
+    this.seen.add(c.id.toString('hex'));
+    const cand: Candidate = { ...c, state: 'new', sentAt: 0, hop };
+    // Insert sorted by distance.
+    let lo = 0;
+    let hi = this.candidates.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareDistance(this.target, this.candidates[mid]!.id, c.id) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.candidates.splice(lo, 0, cand);
+    if (this.candidates.length > this.opts.maxCandidates) {
+      // Drop the farthest that is not waiting on an answer.
+      for (let i = this.candidates.length - 1; i >= this.opts.k; i--) {
+        const s = this.candidates[i]!.state;
+        if (s === 'new' || s === 'failed') {
+          this.candidates.splice(i, 1);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Candidates to query now; they are marked pending. */
+  next(now: number): Candidate[] {
+    if (this.finished) return [];
+    let active = this.candidates.filter((c) => c.state === 'pending').length;
+    const out: Candidate[] = [];
+    // Only the closest k non-failed candidates (plus widening for slow ones) are worth asking.
+    let considered = 0;
+    for (const c of this.candidates) {
+      if (active >= this.opts.alpha) break;
+      if (c.state === 'failed') continue;
+      if (considered >= this.opts.k + this.slowCount()) break;
+      considered++;
+      if (c.state !== 'new') continue;
+      c.state = 'pending';
+      c.sentAt = now;
+      active++;
+      this.messages++;
+      out.push(c);
+    }
+    return out;
+  }
+
+  private slowCount(): number {
+    return this.candidates.filter((c) => c.state === 'slow').length;
+  }
+
+  private find(addr: PeerAddress): Candidate | undefined {
+    return this.candidates.find((c) => c.addr.host === addr.host && c.addr.port === addr.port);
+  }
+
+  /** An answer from `from` carrying closer nodes. */
+  answered(from: PeerAddress, id: Buffer, nodes: readonly Contact[], token: Buffer | undefined): void {
+    const c = this.find(from);
+    if (!c || c.state === 'done') return;
+    if (!c.id.equals(id)) c.id = id; // trust the id it reports for itself
+    c.state = 'done';
+    if (token) c.token = token;
+    for (const n of nodes) this.add(n, c.hop + 1);
+  }
+
+  failed(from: PeerAddress): void {
+    const c = this.find(from);
+    if (c && c.state !== 'done') c.state = 'failed';
+  }
+
+  /** Advances timeouts; returns the candidates that just hard-failed. */
+  tick(now: number): Candidate[] {
+    const dead: Candidate[] = [];
+    for (const c of this.candidates) {
+      if ((c.state === 'pending' || c.state === 'slow') && now - c.sentAt >= this.opts.hardTimeoutMs) {
+        c.state = 'failed';
+        dead.push(c);
+      } else if (c.state === 'pending' && now - c.sentAt >= this.opts.softTimeoutMs) {
+        c.state = 'slow';
+      }
+    }
+    return dead;
+  }
+
+  /** Done when the k closest live candidates have answered and nothing closer is outstanding. */
+  isDone(now: number): boolean {
+    if (this.finished) return true;
+    if (now - this.startedAt >= this.opts.maxDurationMs) return true;
+    let answered = 0;
+    for (const c of this.candidates) {
+      if (c.state === 'failed') continue;
+      if (c.state !== 'done') return false;
+      if (++answered >= this.opts.k) return true;
+    }
+    return true; // fewer than k live candidates, all answered
+  }
+
+  /** The closest nodes that answered (with their tokens). */
+  closestAnswered(count = this.opts.k): Candidate[] {
+    return this.candidates.filter((c) => c.state === 'done').slice(0, count);
+  }
+
+  /** Hops to the closest answered node. */
+  get hops(): number {
+    return this.closestAnswered(1)[0]?.hop ?? 0;
+  }
+
+  nextDeadline(): number | undefined {
+    let d: number | undefined;
+    for (const c of this.candidates) {
+      if (c.state === 'pending') d = Math.min(d ?? Infinity, c.sentAt + this.opts.softTimeoutMs);
+      else if (c.state === 'slow') d = Math.min(d ?? Infinity, c.sentAt + this.opts.hardTimeoutMs);
+    }
+    return d === undefined ? undefined : Math.min(d, this.startedAt + this.opts.maxDurationMs);
+  }
+}

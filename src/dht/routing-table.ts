@@ -1,0 +1,211 @@
+/**
+ * The Kademlia routing table (BEP 5): buckets of at most K nodes, each covering a range of the id
+ * space; only the bucket holding our own id splits, so the table is detailed near us and sparse far
+ * away. Node states: good (answered within 15 min), questionable, bad (failed repeatedly). A full
+ * bucket keeps newcomers in a small replacement cache and swaps them in as members go bad.
+ * One entry per IP address (so one host cannot fill a bucket) — except on loopback, where every
+ * test node is 127.0.0.1.
+ */
+import type { PeerAddress } from '../net/compact.js';
+import { ID_BYTES, commonPrefixBits, compareDistance } from './node-id.js';
+
+export const K = 8;
+export const GOOD_MS = 15 * 60_000;
+export const BAD_FAILURES = 2;
+const REPLACEMENTS = 8;
+
+export interface NodeEntry {
+  id: Buffer;
+  addr: PeerAddress;
+  lastSeen: number;
+  /** Last time it answered one of our queries. */
+  lastReply: number;
+  failures: number;
+}
+
+interface Bucket {
+  /** The bucket covers ids sharing `depth` leading bits with our id (the last bucket: at least). */
+  depth: number;
+  nodes: NodeEntry[];
+  replacements: NodeEntry[];
+  lastChanged: number;
+}
+
+export function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
+}
+
+export class RoutingTable {
+  private readonly buckets: Bucket[] = [];
+  private readonly byIp = new Map<string, NodeEntry>();
+
+  constructor(
+    public ownId: Buffer,
+    now: number,
+  ) {
+    this.buckets.push({ depth: 0, nodes: [], replacements: [], lastChanged: now });
+  }
+
+  get size(): number {
+    return this.buckets.reduce((n, b) => n + b.nodes.length, 0);
+  }
+
+  get bucketCount(): number {
+    return this.buckets.length;
+  }
+
+  static isGood(n: NodeEntry, now: number): boolean {
+    return n.failures === 0 && now - n.lastReply < GOOD_MS;
+  }
+
+  private bucketIndex(id: Uint8Array): number {
+    const prefix = commonPrefixBits(id, this.ownId);
+    return Math.min(prefix, this.buckets.length - 1);
+  }
+
+  find(id: Uint8Array): NodeEntry | undefined {
+    return this.buckets[this.bucketIndex(id)]!.nodes.find((n) => n.id.equals(id));
+  }
+
+  /**
+   * Records that a node was heard from (`replied`: it answered our query). Returns true when it is
+   * in the table afterwards.
+   */
+  heard(id: Buffer, addr: PeerAddress, now: number, replied: boolean): boolean {
+    if (id.length !== ID_BYTES || id.equals(this.ownId)) return false;
+    const existing = this.find(id);
+    if (existing) {
+      if (existing.addr.host !== addr.host || existing.addr.port !== addr.port) return true; // keep the first address
+      existing.lastSeen = now;
+      if (replied) {
+        existing.lastReply = now;
+        existing.failures = 0;
+      }
+      return true;
+    }
+    const ipKey = addr.host;
+    if (!isLoopback(addr.host) && this.byIp.has(ipKey)) return false;
+    const entry: NodeEntry = { id, addr, lastSeen: now, lastReply: replied ? now : 0, failures: 0 };
+    for (;;) {
+      const bi = this.bucketIndex(id);
+      const b = this.buckets[bi]!;
+      if (b.nodes.length < K) {
+        b.nodes.push(entry);
+        b.lastChanged = now;
+        if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
+        return true;
+      }
+      // Replace a bad node.
+      const badAt = b.nodes.findIndex((n) => n.failures >= BAD_FAILURES);
+      if (badAt >= 0) {
+        this.forget(b.nodes[badAt]!);
+        b.nodes[badAt] = entry;
+        b.lastChanged = now;
+        if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
+        return true;
+      }
+      // Split the bucket holding our own id (the last one), then try again.
+      if (bi === this.buckets.length - 1 && this.buckets.length < ID_BYTES * 8) {
+        this.split();
+        continue;
+      }
+      if (replied && !b.replacements.some((n) => n.id.equals(id))) {
+        b.replacements.push(entry);
+        if (b.replacements.length > REPLACEMENTS) b.replacements.shift();
+      }
+      return false;
+    }
+  }
+
+  private split(): void {
+    const last = this.buckets[this.buckets.length - 1]!;
+    const next: Bucket = { depth: last.depth + 1, nodes: [], replacements: [], lastChanged: last.lastChanged };
+    const keep: NodeEntry[] = [];
+    for (const n of last.nodes) (commonPrefixBits(n.id, this.ownId) > last.depth ? next.nodes : keep).push(n);
+    last.nodes = keep;
+    const keepR: NodeEntry[] = [];
+    for (const n of last.replacements) (commonPrefixBits(n.id, this.ownId) > last.depth ? next.replacements : keepR).push(n);
+    last.replacements = keepR;
+    this.buckets.push(next);
+  }
+
+  private forget(n: NodeEntry): void {
+    if (this.byIp.get(n.addr.host) === n) this.byIp.delete(n.addr.host);
+  }
+
+  /** A query to the node timed out. After BAD_FAILURES it is replaced by a cached node, if any. */
+  failed(id: Uint8Array, now: number): void {
+    const bi = this.bucketIndex(id);
+    const b = this.buckets[bi]!;
+    const at = b.nodes.findIndex((n) => n.id.equals(id));
+    if (at < 0) return;
+    const n = b.nodes[at]!;
+    n.failures++;
+    if (n.failures >= BAD_FAILURES && b.replacements.length > 0) {
+      const r = b.replacements.pop()!;
+      this.forget(n);
+      b.nodes[at] = r;
+      b.lastChanged = now;
+      if (!isLoopback(r.addr.host)) this.byIp.set(r.addr.host, r);
+    }
+  }
+
+  remove(id: Uint8Array): void {
+    const b = this.buckets[this.bucketIndex(id)]!;
+    const at = b.nodes.findIndex((n) => n.id.equals(id));
+    if (at >= 0) {
+      this.forget(b.nodes[at]!);
+      b.nodes.splice(at, 1);
+    }
+  }
+
+  /** The `count` known nodes closest to `target`, good ones first among equals. */
+  closest(target: Uint8Array, count = K, now = Infinity): NodeEntry[] {
+    const all: NodeEntry[] = [];
+    for (const b of this.buckets) for (const n of b.nodes) if (n.failures < BAD_FAILURES) all.push(n);
+    all.sort((a, b) => compareDistance(target, a.id, b.id));
+    void now;
+    return all.slice(0, count);
+  }
+
+  /** Buckets not changed for `ms`: their refresh targets (a random id in each bucket's range). */
+  staleBuckets(now: number, ms: number, random: () => Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    this.buckets.forEach((b, i) => {
+      if (now - b.lastChanged < ms) return;
+      b.lastChanged = now;
+      out.push(this.randomIdInBucket(i, random()));
+    });
+    return out;
+  }
+
+  private randomIdInBucket(i: number, rnd: Buffer): Buffer {
+    const id = Buffer.from(rnd.subarray(0, ID_BYTES));
+    const depth = this.buckets[i]!.depth;
+    const last = i === this.buckets.length - 1;
+    // Copy our first `depth` bits; then flip the next one (unless it is the last bucket).
+    for (let bit = 0; bit <= depth && bit < ID_BYTES * 8; bit++) {
+      const byte = bit >> 3;
+      const mask = 0x80 >> (bit & 7);
+      const ours = this.ownId[byte]! & mask;
+      if (bit < depth || last) {
+        if (bit === depth && last) break;
+        id[byte] = (id[byte]! & ~mask) | ours;
+      } else {
+        id[byte] = (id[byte]! & ~mask) | (ours ^ mask);
+      }
+    }
+    return id;
+  }
+
+  /** Questionable nodes to ping (not heard from for GOOD_MS), oldest first. */
+  questionable(now: number, max: number): NodeEntry[] {
+    const out: NodeEntry[] = [];
+    for (const b of this.buckets) for (const n of b.nodes) if (now - n.lastSeen >= GOOD_MS) out.push(n);
+    return out.sort((a, b) => a.lastSeen - b.lastSeen).slice(0, max);
+  }
+
+  all(): NodeEntry[] {
+    return this.buckets.flatMap((b) => b.nodes);
+  }
+}
