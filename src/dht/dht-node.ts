@@ -77,6 +77,8 @@ export interface LookupResult {
   hops: number;
   messages: number;
   durationMs: number;
+  /** The closest nodes that answered with a write token (for announce_peer / put). */
+  writable: { id: Buffer; addr: PeerAddress; token: Buffer }[];
 }
 
 interface Transaction {
@@ -184,7 +186,7 @@ export class DhtNode {
   handleTimeout(now: number): void {
     this.nowHint = now;
     for (const [tid, t] of this.transactions) {
-      if (now - t.sentAt < QUERY_TIMEOUT_MS) continue;
+      if (now < t.sentAt + QUERY_TIMEOUT_MS) continue;
       this.transactions.delete(tid);
       this.stats.timeouts++;
       t.onReply?.(undefined);
@@ -193,7 +195,7 @@ export class DhtNode {
       for (const dead of l.lookup.tick(now)) this.table.failed(dead.id, now);
       this.pump(l, now);
     }
-    if (now - this.lastMaintenance >= MAINTENANCE_MS) {
+    if (now >= this.lastMaintenance + MAINTENANCE_MS) {
       this.lastMaintenance = now;
       this.maintain(now);
     }
@@ -229,8 +231,7 @@ export class DhtNode {
   /** get_peers, then announce_peer to the k closest that gave us a token. */
   announce(infoHash: Buffer, port: number, impliedPort: boolean, now: number, done: (r: LookupResult & { stored: number }) => void): void {
     this.lookup('get_peers', infoHash, now, (r) => {
-      const targets = this.lastTokens.get(infoHash.toString('hex')) ?? [];
-      this.sendToAll(targets, 'announce_peer', (c) => ({ info_hash: infoHash, port, implied_port: impliedPort ? 1 : undefined, token: c.token }), (stored) => done({ ...r, stored }));
+      this.sendToAll(r.writable, 'announce_peer', (c) => ({ info_hash: infoHash, port, implied_port: impliedPort ? 1 : undefined, token: c.token }), (stored) => done({ ...r, stored }));
     });
   }
 
@@ -249,11 +250,10 @@ export class DhtNode {
     done: (r: { target: Buffer; stored: number; errors: string[] }) => void,
   ): void {
     const target = item.k ? mutableTarget(item.k, item.salt) : immutableTarget(item.v);
-    this.lookup('get', target, now, () => {
-      const targets = this.lastTokens.get(target.toString('hex')) ?? [];
+    this.lookup('get', target, now, (r) => {
       const errors: string[] = [];
       this.sendToAll(
-        targets,
+        r.writable,
         'put',
         (c) => ({
           token: c.token,
@@ -307,11 +307,12 @@ export class DhtNode {
       this.send(from, encodeError(m.t, KRPC_ERROR.protocol, 'missing id'));
       return;
     }
-    if (!m.ro) this.table.heard(Buffer.from(id), from, now, false);
+    // A new node that queried us is pinged before we vouch for it to others.
+    if (!m.ro && this.table.heard(Buffer.from(id), from, now, false) === 'added') this.ping(from, now);
     const reply = (r: Record<string, Encodable | undefined>): void =>
       this.send(from, encodeResponse(m.t, { id: this.id, ...r }, { ip: encodeCompactIPv4([from]), ...(this.opts.version ? { version: this.opts.version } : {}) }));
     const error = (code: number, message: string): void => this.send(from, encodeError(m.t, code, message));
-    const nodesFor = (target: Uint8Array): Buffer => encodeCompactNodes(this.table.closest(target, K));
+    const nodesFor = (target: Uint8Array): Buffer => encodeCompactNodes(this.table.closest(target, K, true));
 
     switch (m.q) {
       case 'ping':
@@ -478,8 +479,6 @@ export class DhtNode {
 
   // ================= lookups =================
 
-  private readonly lastTokens = new Map<string, Candidate[]>();
-
   private lookup(
     method: RunningLookup['method'],
     target: Buffer,
@@ -568,10 +567,6 @@ export class DhtNode {
     if (!this.lookups.delete(l)) return;
     l.lookup.finished = true;
     const closest = l.lookup.closestAnswered(this.lookupOpts.k);
-    this.lastTokens.set(
-      l.lookup.target.toString('hex'),
-      closest.filter((c) => c.token),
-    );
     // Outstanding queries of this lookup are left to time out quietly.
     l.done({
       target: l.lookup.target,
@@ -581,13 +576,14 @@ export class DhtNode {
       hops: l.lookup.hops,
       messages: l.lookup.messages,
       durationMs: now - l.lookup.startedAt,
+      writable: closest.filter((c) => c.token).map((c) => ({ id: c.id, addr: c.addr, token: c.token! })),
     });
   }
 
   private sendToAll(
-    targets: readonly Candidate[],
+    targets: readonly { addr: PeerAddress; token: Buffer }[],
     method: string,
-    argsFor: (c: Candidate) => Record<string, Encodable | undefined>,
+    argsFor: (c: { token: Buffer }) => Record<string, Encodable | undefined>,
     done: (ok: number) => void,
     onError?: (err: { code: number; message: string }) => void,
   ): void {

@@ -139,10 +139,10 @@ export class Lookup {
   tick(now: number): Candidate[] {
     const dead: Candidate[] = [];
     for (const c of this.candidates) {
-      if ((c.state === 'pending' || c.state === 'slow') && now - c.sentAt >= this.opts.hardTimeoutMs) {
+      if ((c.state === 'pending' || c.state === 'slow') && now >= c.sentAt + this.opts.hardTimeoutMs) {
         c.state = 'failed';
         dead.push(c);
-      } else if (c.state === 'pending' && now - c.sentAt >= this.opts.softTimeoutMs) {
+      } else if (c.state === 'pending' && now >= c.sentAt + this.opts.softTimeoutMs) {
         c.state = 'slow';
       }
     }
@@ -152,10 +152,13 @@ export class Lookup {
   /** Done when the k closest live candidates have answered and nothing closer is outstanding. */
   isDone(now: number): boolean {
     if (this.finished) return true;
-    if (now - this.startedAt >= this.opts.maxDurationMs) return true;
+    // Same expression as the deadline, so a wake-up at the deadline always sees it passed.
+    if (now >= this.startedAt + this.opts.maxDurationMs) return true;
+    // Slow candidates (past the soft timeout) do not hold the lookup up: their answer is still taken
+    // if it comes before the end, but the end does not wait for it.
     let answered = 0;
     for (const c of this.candidates) {
-      if (c.state === 'failed') continue;
+      if (c.state === 'failed' || c.state === 'slow') continue;
       if (c.state !== 'done') return false;
       if (++answered >= this.opts.k) return true;
     }

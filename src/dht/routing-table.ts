@@ -71,21 +71,24 @@ export class RoutingTable {
    * Records that a node was heard from (`replied`: it answered our query). Returns true when it is
    * in the table afterwards.
    */
-  heard(id: Buffer, addr: PeerAddress, now: number, replied: boolean): boolean {
-    if (id.length !== ID_BYTES || id.equals(this.ownId)) return false;
+  heard(id: Buffer, addr: PeerAddress, now: number, replied: boolean): 'added' | 'known' | 'refused' {
+    if (id.length !== ID_BYTES || id.equals(this.ownId)) return 'refused';
     const existing = this.find(id);
     if (existing) {
-      if (existing.addr.host !== addr.host || existing.addr.port !== addr.port) return true; // keep the first address
+      if (existing.addr.host !== addr.host || existing.addr.port !== addr.port) return 'known'; // keep the first address
       existing.lastSeen = now;
       if (replied) {
         existing.lastReply = now;
         existing.failures = 0;
       }
-      return true;
+      return 'known';
     }
     const ipKey = addr.host;
-    if (!isLoopback(addr.host) && this.byIp.has(ipKey)) return false;
-    const entry: NodeEntry = { id, addr, lastSeen: now, lastReply: replied ? now : 0, failures: 0 };
+    if (!isLoopback(addr.host) && this.byIp.has(ipKey)) return 'refused';
+    // Its own 20 bytes: a view into a shared 8 KiB pool slab would keep the whole slab alive.
+    const ownId = Buffer.allocUnsafeSlow(ID_BYTES);
+    ownId.set(id);
+    const entry: NodeEntry = { id: ownId, addr, lastSeen: now, lastReply: replied ? now : 0, failures: 0 };
     for (;;) {
       const bi = this.bucketIndex(id);
       const b = this.buckets[bi]!;
@@ -93,7 +96,7 @@ export class RoutingTable {
         b.nodes.push(entry);
         b.lastChanged = now;
         if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
-        return true;
+        return 'added';
       }
       // Replace a bad node.
       const badAt = b.nodes.findIndex((n) => n.failures >= BAD_FAILURES);
@@ -102,7 +105,7 @@ export class RoutingTable {
         b.nodes[badAt] = entry;
         b.lastChanged = now;
         if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
-        return true;
+        return 'added';
       }
       // Split the bucket holding our own id (the last one), then try again.
       if (bi === this.buckets.length - 1 && this.buckets.length < ID_BYTES * 8) {
@@ -113,7 +116,7 @@ export class RoutingTable {
         b.replacements.push(entry);
         if (b.replacements.length > REPLACEMENTS) b.replacements.shift();
       }
-      return false;
+      return 'refused';
     }
   }
 
@@ -159,13 +162,24 @@ export class RoutingTable {
     }
   }
 
-  /** The `count` known nodes closest to `target`, good ones first among equals. */
-  closest(target: Uint8Array, count = K, now = Infinity): NodeEntry[] {
-    const all: NodeEntry[] = [];
-    for (const b of this.buckets) for (const n of b.nodes) if (n.failures < BAD_FAILURES) all.push(n);
-    all.sort((a, b) => compareDistance(target, a.id, b.id));
-    void now;
-    return all.slice(0, count);
+  /**
+   * The `count` known nodes closest to `target`. `confirmedOnly`: only nodes that have answered us
+   * (what we hand to others: a node that only ever queried us may be unreachable behind a NAT).
+   */
+  closest(target: Uint8Array, count = K, confirmedOnly = false): NodeEntry[] {
+    // Keep a small sorted array of the best `count` (insertion): cheaper than sorting the table.
+    const best: NodeEntry[] = [];
+    for (const b of this.buckets) {
+      for (const n of b.nodes) {
+        if (n.failures >= BAD_FAILURES || (confirmedOnly && n.lastReply === 0)) continue;
+        if (best.length === count && compareDistance(target, n.id, best[count - 1]!.id) >= 0) continue;
+        let i = best.length;
+        while (i > 0 && compareDistance(target, n.id, best[i - 1]!.id) < 0) i--;
+        best.splice(i, 0, n);
+        if (best.length > count) best.pop();
+      }
+    }
+    return best;
   }
 
   /** Buckets not changed for `ms`: their refresh targets (a random id in each bucket's range). */

@@ -196,6 +196,41 @@ export class DhtNet {
     this.now = Math.max(this.now, until);
   }
 
+  /**
+   * Grows a network of `count` nodes: they join in waves (each wave at most as large as the network
+   * already is), each bootstrapping from a random responsive node, then every node refreshes its
+   * table with `refreshLookups` lookups of random ids, as nodes do over time. `unresponsive` is the
+   * share of nodes that never answer (they still send: NAT'd hosts).
+   */
+  build(count: number, opts: { unresponsive?: number; refreshLookups?: number; node?: Partial<DhtNodeOptions> } = {}): SimDhtNode[] {
+    const all: SimDhtNode[] = [];
+    const first = this.addNode(opts.node);
+    all.push(first);
+    while (all.length < count) {
+      const wave = Math.min(count - all.length, Math.max(1, Math.floor(all.length / 2)));
+      const responsive = all.filter((n) => n.responsive);
+      let pending = 0;
+      for (let i = 0; i < wave; i++) {
+        const n = this.addNode(opts.node, this.rng() >= (opts.unresponsive ?? 0));
+        all.push(n);
+        const boot = responsive[Math.floor(this.rng() * responsive.length)]!;
+        pending++;
+        this.act(n, (node, now) => node.bootstrap([boot.addr], now, () => pending--));
+      }
+      this.runUntil(() => pending === 0, 120_000);
+    }
+    for (let round = 0; round < (opts.refreshLookups ?? 3); round++) {
+      let pending = 0;
+      for (const n of all) {
+        if (!n.responsive) continue;
+        pending++;
+        this.act(n, (node, now) => node.findNode(this.random(20), now, () => pending--));
+      }
+      this.runUntil(() => pending === 0, 120_000);
+    }
+    return all;
+  }
+
   /** Runs until `done()` or `maxMs` of virtual time pass. */
   runUntil(done: () => boolean, maxMs: number): boolean {
     const limit = this.now + maxMs;
