@@ -12,6 +12,7 @@ import type { GetCliOptions } from './commands/get.js';
 import { seedCommand } from './commands/seed.js';
 import type { SeedCliOptions } from './commands/seed.js';
 import { addSwarmOptions } from './swarm-options.js';
+import { addDhtCommands } from './commands/dht.js';
 import { EXIT_OK, explain } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -82,6 +83,8 @@ function program(setCode: (code: number) => void): Command {
       .option('--select <list>', 'only these files, by index: e.g. 0,2-4')
       .addOption(new Option('--announce-interval <sec>', 're-announce at least this often').hideHelp()),
   ).action(async (source: string, o: GetCliOptions) => setCode(await getCommand(source, o)));
+
+  addDhtCommands(p, setCode);
 
   return p;
 }

@@ -17,6 +17,8 @@ export interface SwarmCliOptions {
   deny: string[];
   json?: boolean;
   quiet?: boolean;
+  dht: boolean;
+  bootstrap: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -31,6 +33,8 @@ export function addSwarmOptions(c: Command): Command {
     .option('--download-limit <rate>', 'download limit in bytes/s (0 = none)')
     .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
     .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
+    .option('--no-dht', 'do not use the DHT (BEP 5) to find peers')
+    .option('--bootstrap <host:port>', 'DHT bootstrap node (replaces the public routers); repeatable', collect, [])
     .option('--json', 'one JSON object per line: ready, metadata, progress, done, error')
     .option('-q, --quiet', 'no live status');
 }

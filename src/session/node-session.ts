@@ -14,6 +14,8 @@ import { nodeClock } from '../runtime/node/clock.js';
 import { openNodeStore } from '../runtime/node/store.js';
 import { PeerListener, TcpTransport } from '../runtime/node/tcp.js';
 import { makePeerId } from './peer-id.js';
+import { DhtService, resolveBootstrap, stateDir } from './dht-service.js';
+import { join } from 'node:path';
 import { xoshiro128 } from '../util/prng.js';
 import { Announcer } from '../tracker/announcer.js';
 import type { AnnouncerOptions } from '../tracker/announcer.js';
@@ -31,6 +33,8 @@ export interface NodeSessionOptions {
   deny?: readonly string[];
   version?: string;
   hashThreads?: number;
+  /** Run a DHT node (BEP 5) on the same port number, over UDP. */
+  dht?: { bootstrap: readonly string[]; readOnly?: boolean };
   /** Session-wide limits, across every torrent (0 = none). */
   uploadLimitBytesPerSec?: number;
   downloadLimitBytesPerSec?: number;
@@ -98,8 +102,19 @@ export class NodeSession {
     }, this.filter);
   }
 
+  dht: DhtService | undefined;
+
   async listen(): Promise<number> {
     this.port = await this.listener.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0');
+    if (this.opts.dht) {
+      this.dht = await DhtService.start({
+        port: this.port,
+        bootstrap: await resolveBootstrap(this.opts.dht.bootstrap, this.filter),
+        filter: this.filter,
+        ...(this.opts.dht.readOnly ? { readOnly: true } : {}),
+        statePath: join(stateDir(), 'dht.json'),
+      }).catch(() => DhtService.start({ port: 0, bootstrap: [], filter: this.filter }));
+    }
     return this.port;
   }
 
@@ -167,12 +182,14 @@ export class NodeSession {
     if (peers?.length) t.addPeers(peers);
     announcer.start();
     for (const a of extra) a.start();
+    this.dht?.track(t, this.port);
     return { torrent: t, announcer };
   }
 
   async close(): Promise<void> {
     await Promise.all(this.announcers.map((a) => a.stop()));
     await Promise.all(this.torrents.map((t) => t.stop()));
+    await this.dht?.close();
     await this.listener.close();
     await this.pool.close();
   }

@@ -9,6 +9,7 @@ import { realFiles } from '../../metainfo/types.js';
 import { parseAddress } from '../../net/compact.js';
 import type { PeerAddress } from '../../net/compact.js';
 import { NodeSession } from '../../session/node-session.js';
+import { DEFAULT_BOOTSTRAP } from '../../session/dht-service.js';
 import type { TorrentEvent } from '../../torrent/torrent.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -61,8 +62,8 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
   const extraPeers = parsePeers(o.peer);
   const trackers = [...source.trackers, ...o.tracker.map((t) => [t])];
   const peers = [...source.peers, ...extraPeers];
-  if (trackers.length === 0 && peers.length === 0) {
-    throw new UsageError('no way to find peers: give --peer HOST:PORT or --tracker URL (or a magnet/torrent that names trackers)');
+  if (trackers.length === 0 && peers.length === 0 && !o.dht) {
+    throw new UsageError('no way to find peers: the DHT is off; give --peer HOST:PORT or --tracker URL (or a magnet/torrent that names trackers)');
   }
   const select = o.select !== undefined ? parseSelection(o.select) : source.select;
   if (select && source.metainfo) {
@@ -72,7 +73,13 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
   }
   const dir = resolve(o.output ?? '.');
   const ui = makeUi(o.json === true, o.quiet === true);
-  const session = new NodeSession({ port: parsePort(o.port), allow: o.allow, deny: o.deny, version: VERSION });
+  const session = new NodeSession({
+    port: parsePort(o.port),
+    allow: o.allow,
+    deny: o.deny,
+    version: VERSION,
+    ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
+  });
   const port = await session.listen();
   const started = performance.now();
   let finish: (code: number) => void = () => {};

@@ -8,6 +8,7 @@ import { createTorrent } from '../../storage/create.js';
 import type { Metainfo, TorrentVersion } from '../../metainfo/types.js';
 import { magnetOf } from '../../metainfo/magnet.js';
 import { NodeSession } from '../../session/node-session.js';
+import { DEFAULT_BOOTSTRAP } from '../../session/dht-service.js';
 import type { TorrentEvent } from '../../torrent/torrent.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -61,7 +62,13 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
   const peers = parsePeers(o.peer);
   const { metainfo, dir } = await loadOrCreate(path, o);
   const ui = makeUi(o.json === true, o.quiet === true);
-  const session = new NodeSession({ port: parsePort(o.port), allow: o.allow, deny: o.deny, version: VERSION });
+  const session = new NodeSession({
+    port: parsePort(o.port),
+    allow: o.allow,
+    deny: o.deny,
+    version: VERSION,
+    ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
+  });
   const port = await session.listen();
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));

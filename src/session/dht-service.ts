@@ -1,0 +1,92 @@
+/**
+ * The DHT as a peer source for torrents: one node per session; each torrent asks for peers
+ * (get_peers) now and then while it needs them and announces itself (announce_peer) every 15 min.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressFilter } from '../net/cidr.js';
+import type { PeerAddress } from '../net/compact.js';
+import { DhtSocket } from '../runtime/node/dht-socket.js';
+import type { Torrent } from '../torrent/torrent.js';
+
+/** Public bootstrap routers, used only when no --bootstrap is given and the address filter allows. */
+export const DEFAULT_BOOTSTRAP = ['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881'];
+const ANNOUNCE_MS = 15 * 60_000;
+const SEARCH_MS = 30_000;
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHOAL_HOME ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'shoal');
+}
+
+export interface DhtServiceOptions {
+  port: number;
+  bootstrap: PeerAddress[];
+  filter: AddressFilter;
+  readOnly?: boolean;
+  statePath?: string;
+}
+
+export class DhtService {
+  private timers: NodeJS.Timeout[] = [];
+
+  private constructor(readonly socket: DhtSocket) {}
+
+  static async start(o: DhtServiceOptions): Promise<DhtService> {
+    const socket = await DhtSocket.open({
+      port: o.port,
+      filter: o.filter,
+      ...(o.readOnly ? { readOnly: true } : {}),
+      ...(o.statePath ? { statePath: o.statePath } : {}),
+    });
+    const s = new DhtService(socket);
+    const boot = o.bootstrap.filter((a) => o.filter.allows(a.host));
+    if (boot.length > 0 || socket.node.table.size > 0) await socket.bootstrap(boot);
+    return s;
+  }
+
+  /** Announces the torrent (and takes the peers found) now and every 15 min; searches every 30 s while it downloads. */
+  track(t: Torrent, listenPort: number): void {
+    const h = t.wireHash;
+    const announce = (): void => {
+      void this.socket.announce(h, listenPort).then((r) => t.addPeers(r.peers));
+    };
+    announce();
+    const a = setInterval(announce, ANNOUNCE_MS);
+    const s = setInterval(() => {
+      if (!t.done) void this.socket.getPeers(h).then((r) => t.addPeers(r.peers));
+    }, SEARCH_MS);
+    a.unref();
+    s.unref();
+    this.timers.push(a, s);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.socket.close();
+  }
+}
+
+/** Resolves "host:port" bootstrap entries; names are looked up only when the filter lets anything out. */
+export async function resolveBootstrap(entries: readonly string[], filter: AddressFilter): Promise<PeerAddress[]> {
+  const { lookup } = await import('node:dns/promises');
+  const { isIP } = await import('node:net');
+  const out: PeerAddress[] = [];
+  for (const e of entries) {
+    const i = e.lastIndexOf(':');
+    const host = e.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(e.slice(i + 1));
+    if (!(port > 0 && port < 65536)) continue;
+    if (isIP(host)) {
+      if (filter.allows(host)) out.push({ host, port });
+      continue;
+    }
+    if (filter.restricted) continue; // never resolve public names on a restricted node
+    try {
+      const a = await lookup(host, { family: 4 });
+      if (filter.allows(a.address)) out.push({ host: a.address, port });
+    } catch {
+      // unreachable router: skip it
+    }
+  }
+  return out;
+}
