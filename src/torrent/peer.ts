@@ -25,6 +25,8 @@ export class Peer {
   has: Bitfield | 'all' | undefined;
   /** A bitfield received before we had the metadata, kept until we can check it. */
   rawBitfield: Buffer | 'all' | undefined;
+  /** Haves received before we had the metadata. */
+  rawHaves: number[] = [];
   countedInPicker = false;
 
   amChoking = true;

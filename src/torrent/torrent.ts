@@ -276,10 +276,17 @@ export class Torrent {
     this.picker = picker;
     this.emit({ type: 'ready', have: have.cardinality, pieceCount: m.pieceCount });
     // Peers that connected before we knew what we have get our state now.
-    for (const p of this.peers.values()) {
+    for (const p of [...this.peers.values()]) {
       if (!p.handshaken) continue;
       this.sendOurState(p);
-      this.adoptBitfield(p);
+      try {
+        this.adoptBitfield(p);
+      } catch (err) {
+        // A peer whose bitfield turns out not to fit the torrent is dropped; the torrent goes on.
+        if (!(err instanceof WireProtocolError)) throw err;
+        p.session.close(err.message);
+        this.protocolStrike(p, err.message);
+      }
     }
     this.checkDone();
     this.flush();
@@ -579,12 +586,8 @@ export class Torrent {
       case 'have': {
         this.checkIndex(msg.index, 'have');
         if (!this.picker) {
-          // Before the metadata: keep a growing raw bitfield.
-          const bytes = peer.rawBitfield instanceof Buffer ? peer.rawBitfield : Buffer.alloc(0);
-          const need = (msg.index >> 3) + 1;
-          const grown = bytes.length >= need ? bytes : Buffer.concat([bytes, Buffer.alloc(need - bytes.length)]);
-          grown[msg.index >> 3]! |= 0x80 >> (msg.index & 7);
-          if (peer.rawBitfield !== 'all') peer.rawBitfield = grown;
+          // Before the metadata: remember it, to apply once the piece count is known.
+          if (peer.rawHaves.length < 1_000_000) peer.rawHaves.push(msg.index);
           return;
         }
         if (peer.has === undefined) this.setPeerHas(peer, new Bitfield(this.picker.pieceCount));
@@ -666,10 +669,19 @@ export class Torrent {
     }
   }
 
-  /** Turns a received bitfield into the peer's piece set once we know the piece count. */
+  /** Turns a received bitfield (and haves seen before the metadata) into the peer's piece set. */
   private adoptBitfield(peer: Peer): void {
     const picker = this.picker;
-    if (!picker || peer.rawBitfield === undefined) return;
+    if (!picker) return;
+    if (peer.rawBitfield === undefined) {
+      if (peer.rawHaves.length === 0) return;
+      peer.rawBitfield = Buffer.alloc(Math.ceil(picker.pieceCount / 8));
+    }
+    for (const i of peer.rawHaves) {
+      if (i >= picker.pieceCount) throw new WireProtocolError(`have for piece ${i} of ${picker.pieceCount}`);
+      if (peer.rawBitfield instanceof Buffer) peer.rawBitfield[i >> 3]! |= 0x80 >> (i & 7);
+    }
+    peer.rawHaves = [];
     if (peer.rawBitfield === 'all') {
       this.setPeerHas(peer, 'all');
     } else {

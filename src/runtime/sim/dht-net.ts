@@ -152,9 +152,12 @@ export class DhtNet {
     this.flush(n);
   }
 
-  private flush(n: SimDhtNode): void {
+  private flush(n: SimDhtNode, rearm = true): void {
     let out;
+    let queried = false;
     while ((out = n.node.pollTransmit()) !== undefined) {
+      // Encoded KRPC ends with the `y` key (the last in sort order): "1:y1:qe" for a query.
+      if (out.bytes[out.bytes.length - 2] === 0x71) queried = true;
       const dest = this.nodes.get(`${out.to.host}:${out.to.port}`);
       this.packets++;
       if (!dest || !dest.alive || !dest.responsive) continue;
@@ -163,10 +166,12 @@ export class DhtNet {
       this.q.push(this.now + n.latency + dest.latency, () => {
         if (!dest.alive) return;
         dest.node.handlePacket(bytes, from, this.now);
-        this.flush(dest);
+        this.flush(dest, false);
       });
     }
-    this.arm(n);
+    // A node's deadline only moves earlier when it sends a new query (or is given a command): after
+    // a packet that only produced answers, the timer already set stands (waking early is harmless).
+    if (rearm || queried || n.timerAt === Infinity) this.arm(n);
   }
 
   private arm(n: SimDhtNode): void {
