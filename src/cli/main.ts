@@ -3,13 +3,9 @@
  * returns its exit code (see errors.ts for their meaning). Errors become one line on stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { createCommand } from './commands/create.js';
+// Commands are loaded when they run: `shoal create` does not pay for loading the swarm engine.
 import type { CreateCliOptions } from './commands/create.js';
-import { infoCommand } from './commands/info.js';
-import { verifyCommand } from './commands/verify.js';
-import { getCommand } from './commands/get.js';
 import type { GetCliOptions } from './commands/get.js';
-import { seedCommand } from './commands/seed.js';
 import type { SeedCliOptions } from './commands/seed.js';
 import { addSwarmOptions } from './swarm-options.js';
 import { addDhtCommands } from './commands/dht.js';
@@ -43,13 +39,13 @@ function program(setCode: (code: number) => void): Command {
     .option('-f, --force', 'overwrite the output file')
     .option('--json', 'print the result as one JSON object')
     .option('-q, --quiet', 'no progress bar, no summary')
-    .action(async (path: string, o: CreateCliOptions) => setCode(await createCommand(path, o)));
+    .action(async (path: string, o: CreateCliOptions) => setCode(await (await import('./commands/create.js')).createCommand(path, o)));
 
   p.command('info')
     .description('show what a .torrent or magnet link holds')
     .argument('<torrent>', '.torrent file or magnet link')
     .option('--json', 'print one JSON object')
-    .action(async (target: string, o: { json?: boolean }) => setCode(await infoCommand(target, o)));
+    .action(async (target: string, o: { json?: boolean }) => setCode(await (await import('./commands/info.js')).infoCommand(target, o)));
 
   p.command('verify')
     .description('check data on disk against a .torrent; exit 0 only when complete and correct')
@@ -57,7 +53,7 @@ function program(setCode: (code: number) => void): Command {
     .argument('<dir>', 'download folder (holding the torrent\'s file or folder), or the data itself')
     .option('--json', 'print one JSON object')
     .option('-q, --quiet', 'no output; the exit code tells')
-    .action(async (t: string, dir: string, o: { json?: boolean; quiet?: boolean }) => setCode(await verifyCommand(t, dir, o)));
+    .action(async (t: string, dir: string, o: { json?: boolean; quiet?: boolean }) => setCode(await (await import('./commands/verify.js')).verifyCommand(t, dir, o)));
 
   addSwarmOptions(
     p
@@ -70,7 +66,7 @@ function program(setCode: (code: number) => void): Command {
       .addOption(new Option('--v2', 'make a v2 torrent').conflicts(['hybrid']))
       .option('--hybrid', 'make a hybrid v1 + v2 torrent')
       .addOption(new Option('--announce-interval <sec>', 're-announce at least this often').hideHelp()),
-  ).action(async (path: string, o: SeedCliOptions) => setCode(await seedCommand(path, o)));
+  ).action(async (path: string, o: SeedCliOptions) => setCode(await (await import('./commands/seed.js')).seedCommand(path, o)));
 
   addSwarmOptions(
     p
@@ -82,7 +78,7 @@ function program(setCode: (code: number) => void): Command {
       .option('--sequential', 'fetch pieces in order (for streaming)')
       .option('--select <list>', 'only these files, by index: e.g. 0,2-4')
       .addOption(new Option('--announce-interval <sec>', 're-announce at least this often').hideHelp()),
-  ).action(async (source: string, o: GetCliOptions) => setCode(await getCommand(source, o)));
+  ).action(async (source: string, o: GetCliOptions) => setCode(await (await import('./commands/get.js')).getCommand(source, o)));
 
   addDhtCommands(p, setCode);
 

@@ -1,8 +1,14 @@
 /**
  * A progress bar on a terminal (stderr), nothing otherwise: scripts and pipes get clean output.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressType from 'cli-progress';
 import { formatBytes } from './format.js';
+
+/** cli-progress is loaded only when a bar is shown (scripts and pipes never pay for it). */
+export function loadCliProgress(): typeof cliProgressType {
+  return createRequire(import.meta.url)('cli-progress') as typeof cliProgressType;
+}
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -11,6 +17,7 @@ export interface Progress {
 
 export function progressBar(label: string, enabled: boolean): Progress {
   if (!enabled || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -2,7 +2,8 @@
  * What `get` and `seed` show while they run: one live status line on a terminal, or one JSON
  * object per line (`--json`) for scripts.
  */
-import cliProgress from 'cli-progress';
+import type cliProgressType from 'cli-progress';
+import { loadCliProgress } from './progress.js';
 import type { Torrent, TorrentStats } from '../torrent/torrent.js';
 import { formatBytes } from './format.js';
 
@@ -40,7 +41,7 @@ export function progressFields(s: TorrentStats): Record<string, unknown> {
 
 export function makeUi(json: boolean, quiet: boolean): SwarmUi {
   let timer: NodeJS.Timeout | undefined;
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: cliProgressType.SingleBar | undefined;
   const tty = process.stderr.isTTY && !quiet && !json;
   return {
     event(name, fields) {
@@ -71,6 +72,7 @@ export function makeUi(json: boolean, quiet: boolean): SwarmUi {
           pieces: `${s.havePieces}/${s.pieceCount}`,
         };
         if (!bar) {
+          const cliProgress = loadCliProgress();
           bar = new cliProgress.SingleBar(
             {
               stream: process.stderr,
