@@ -44,6 +44,8 @@ export interface PeerSessionOptions {
   infoHash?: Buffer;
   peerId: Buffer;
   reserved: Reserved;
+  /** Outgoing: other hashes the peer may answer with (a hybrid's truncated v2 hash, BEP 52). */
+  alsoAccept?: readonly Buffer[];
   /** Incoming: may we serve this info-hash? (returns the hash to answer with, or undefined) */
   accept?: (infoHash: Buffer) => Buffer | undefined;
   maxFrameBytes?: number;
@@ -79,7 +81,6 @@ export class PeerSession {
   /** What the peer's handshake said; valid after the `handshake` event. */
   remoteReserved: Reserved = { extensions: false, fast: false, dht: false, v2: false };
   remotePeerId: Buffer | undefined;
-  private sawStateMessage = false;
   bytesReceived = 0;
   bytesSent = 0;
 
@@ -330,7 +331,7 @@ export class PeerSession {
       return;
     }
     if (this.opts.role === 'outgoing') {
-      if (!h.infoHash.equals(this.infoHash!)) {
+      if (!h.infoHash.equals(this.infoHash!) && !this.opts.alsoAccept?.some((x) => x.equals(h.infoHash))) {
         this.fail('info-hash', 'the peer answered with another info-hash');
         return;
       }
@@ -360,9 +361,9 @@ export class PeerSession {
       case 'bitfield':
       case 'haveAll':
       case 'haveNone':
-        if (this.sawStateMessage) throw new WireProtocolError(`${msg.type} after other messages`);
+        // BEP 3 wants the bitfield first, but aria2 sends have-none and later a whole bitfield instead of
+        // a have; libtorrent and Transmission take a late one as the peer's new piece set, and so do we.
         if (msg.type !== 'bitfield' && !this.fast) throw new WireProtocolError(`${msg.type} without the fast extension`);
-        this.sawStateMessage = true;
         break;
       case 'suggest':
       case 'reject':
@@ -371,10 +372,6 @@ export class PeerSession {
         break;
       case 'extended':
         if (!this.extensions) throw new WireProtocolError('extended message without the extension protocol');
-        break;
-      case 'have':
-      case 'piece':
-        this.sawStateMessage = true;
         break;
       default:
         break;

@@ -134,7 +134,8 @@ export class NodeSession {
         allowPeer: (a) => this.filter.allows(a.host),
         openStore: (m) => openNodeStore(m, dir, this.pool, onCheckProgress),
         onEvent: (e) => {
-          if (e.type === 'done') for (const a of group) a.completed();
+          // BEP 3: `completed` is sent when a download finishes, not by a seed that started complete.
+          if (e.type === 'done' && e.downloaded) for (const a of group) a.completed();
           onEvent?.(e);
         },
       },

@@ -111,7 +111,7 @@ export type TorrentEvent =
   | { type: 'ready'; have: number; pieceCount: number }
   | { type: 'piece'; index: number }
   | { type: 'piece-failed'; index: number; peers: string[] }
-  | { type: 'done' }
+  | { type: 'done'; /** Downloaded in this run (false: it was complete on disk from the start). */ downloaded: boolean }
   | { type: 'peer-connected'; addr: PeerAddress; incoming: boolean; client?: string }
   | { type: 'peer-disconnected'; addr: PeerAddress; reason: string }
   | { type: 'peer-banned'; addr: PeerAddress; reason: string }
@@ -359,7 +359,10 @@ export class Torrent {
       return;
     }
     this.halfOpen++;
-    const session = new PeerSession({ role: 'outgoing', infoHash: this.wireHash, peerId: this.deps.peerId, reserved: this.reserved() }, now);
+    const session = new PeerSession(
+      { role: 'outgoing', infoHash: this.wireHash, alsoAccept: this.acceptedHashes, peerId: this.deps.peerId, reserved: this.reserved() },
+      now,
+    );
     const peer = new Peer(this.nextPeerId++, k.addr, conn, session, false, now);
     let connected = false;
     this.attach(peer, () => {
@@ -906,7 +909,7 @@ export class Torrent {
         this.setInterested(p, false);
       }
     }
-    this.emit({ type: 'done' });
+    this.emit({ type: 'done', downloaded: this.downloadedBytes > 0 });
   }
 
   private storeFailed(err: unknown): void {

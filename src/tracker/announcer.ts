@@ -69,6 +69,13 @@ export class Announcer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    // An announce under way (e.g. `completed` just as a download ends) gets a moment to arrive.
+    if (this.running) {
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.running, new Promise<void>((r) => (t = setTimeout(r, STOP_TIMEOUT_MS)))]);
+      clearTimeout(t);
+    }
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.abort.abort();
     if (this.empty) return;
     const url = this.lastWorking ?? this.tiers[0]![0]!;
@@ -124,8 +131,12 @@ export class Announcer {
           this.lastWorking = url;
           this.lastPeers = res.peers.length;
           if (res.peers.length > 0) this.deps.onPeers(res.peers);
-          const interval = Math.min(res.intervalSec, this.opts.maxIntervalSec ?? Infinity);
-          this.later(Math.max(res.minIntervalSec ?? 0, interval) * 1000);
+          // Our own cap (--announce-interval) wins over the tracker's interval and min interval.
+          const interval =
+            this.opts.maxIntervalSec !== undefined
+              ? Math.min(res.intervalSec, this.opts.maxIntervalSec)
+              : Math.max(res.minIntervalSec ?? 0, res.intervalSec);
+          this.later(interval * 1000);
           return;
         } catch (e) {
           this.deps.onResult?.(url, e instanceof Error ? e : new Error(String(e)));
@@ -139,6 +150,8 @@ export class Announcer {
 
   private later(ms: number, event?: AnnounceEvent): void {
     if (this.stopped) return;
+    // Overlapping runs (started, then completed at once) must leave one timer, not two.
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.timer = this.deps.clock.setTimeout(() => this.announceNow(event), ms);
   }
 }

@@ -201,38 +201,66 @@ export class DhtNet {
     this.now = Math.max(this.now, until);
   }
 
+  /** Nodes on the network that answer (alive and responsive). */
+  responsiveNodes(): SimDhtNode[] {
+    const out: SimDhtNode[] = [];
+    for (const n of this.nodes.values()) if (n.alive && n.responsive) out.push(n);
+    return out;
+  }
+
   /**
-   * Grows a network of `count` nodes: they join in waves (each wave at most as large as the network
-   * already is), each bootstrapping from a random responsive node, then every node refreshes its
-   * table with `refreshLookups` lookups of random ids, as nodes do over time. `unresponsive` is the
-   * share of nodes that never answer (they still send: NAT'd hosts).
+   * Adds `count` nodes that join the running network, in waves (each wave at most as large as the
+   * responsive network already is, so a crowd of newcomers does not all lean on the same few), each
+   * bootstrapping from a random responsive live node. `unresponsive` is the share of newcomers that
+   * never answer (they still send: NAT'd hosts).
    */
-  build(count: number, opts: { unresponsive?: number; refreshLookups?: number; node?: Partial<DhtNodeOptions> } = {}): SimDhtNode[] {
-    const all: SimDhtNode[] = [];
-    const first = this.addNode(opts.node);
-    all.push(first);
-    while (all.length < count) {
-      const wave = Math.min(count - all.length, Math.max(1, Math.floor(all.length / 2)));
-      const responsive = all.filter((n) => n.responsive);
+  join(count: number, opts: { unresponsive?: number; node?: Partial<DhtNodeOptions>; maxWaitMs?: number } = {}): SimDhtNode[] {
+    const added: SimDhtNode[] = [];
+    const responsive = this.responsiveNodes();
+    if (responsive.length === 0) {
+      // The very first node has no one to bootstrap from.
+      const first = this.addNode(opts.node);
+      added.push(first);
+      responsive.push(first);
+    }
+    while (added.length < count) {
+      const wave = Math.min(count - added.length, Math.max(1, Math.floor(responsive.length / 2)));
       let pending = 0;
+      const fresh: SimDhtNode[] = [];
       for (let i = 0; i < wave; i++) {
         const n = this.addNode(opts.node, this.rng() >= (opts.unresponsive ?? 0));
-        all.push(n);
+        added.push(n);
+        fresh.push(n);
         const boot = responsive[Math.floor(this.rng() * responsive.length)]!;
         pending++;
         this.act(n, (node, now) => node.bootstrap([boot.addr], now, () => pending--));
       }
-      this.runUntil(() => pending === 0, 120_000);
+      this.runUntil(() => pending === 0, opts.maxWaitMs ?? 120_000);
+      for (const n of fresh) if (n.responsive) responsive.push(n);
     }
-    for (let round = 0; round < (opts.refreshLookups ?? 3); round++) {
+    return added;
+  }
+
+  /** Every responsive live node (or those given) looks up `rounds` random ids, as nodes refreshing their tables do. */
+  refresh(rounds: number, nodes: readonly SimDhtNode[] = this.responsiveNodes()): void {
+    for (let round = 0; round < rounds; round++) {
       let pending = 0;
-      for (const n of all) {
-        if (!n.responsive) continue;
+      for (const n of nodes) {
+        if (!n.alive || !n.responsive) continue;
         pending++;
         this.act(n, (node, now) => node.findNode(this.random(20), now, () => pending--));
       }
       this.runUntil(() => pending === 0, 120_000);
     }
+  }
+
+  /**
+   * Grows a network of `count` nodes (see `join`), then every responsive node refreshes its table
+   * with `refreshLookups` lookups of random ids, as nodes do over time.
+   */
+  build(count: number, opts: { unresponsive?: number; refreshLookups?: number; node?: Partial<DhtNodeOptions> } = {}): SimDhtNode[] {
+    const all = this.join(count, { ...(opts.unresponsive !== undefined ? { unresponsive: opts.unresponsive } : {}), ...(opts.node ? { node: opts.node } : {}) });
+    this.refresh(opts.refreshLookups ?? 3, all);
     return all;
   }
 
