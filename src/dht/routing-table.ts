@@ -38,6 +38,8 @@ export function isLoopback(host: string): boolean {
 export class RoutingTable {
   private readonly buckets: Bucket[] = [];
   private readonly byIp = new Map<string, NodeEntry>();
+  /** Every entry by host:port: a node that comes back with a new id replaces its old entry. */
+  private readonly byAddr = new Map<string, NodeEntry>();
 
   constructor(
     public ownId: Buffer,
@@ -84,6 +86,9 @@ export class RoutingTable {
       return 'known';
     }
     const ipKey = addr.host;
+    const addrKey = `${addr.host}:${addr.port}`;
+    const sameAddr = this.byAddr.get(addrKey);
+    if (sameAddr) this.remove(sameAddr.id); // same endpoint, new id: the old entry is stale
     if (!isLoopback(addr.host) && this.byIp.has(ipKey)) return 'refused';
     // Its own 20 bytes: a view into a shared 8 KiB pool slab would keep the whole slab alive.
     const ownId = Buffer.allocUnsafeSlow(ID_BYTES);
@@ -95,7 +100,7 @@ export class RoutingTable {
       if (b.nodes.length < K) {
         b.nodes.push(entry);
         b.lastChanged = now;
-        if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
+        this.remember(entry);
         return 'added';
       }
       // Replace a bad node.
@@ -104,7 +109,7 @@ export class RoutingTable {
         this.forget(b.nodes[badAt]!);
         b.nodes[badAt] = entry;
         b.lastChanged = now;
-        if (!isLoopback(addr.host)) this.byIp.set(ipKey, entry);
+        this.remember(entry);
         return 'added';
       }
       // Split the bucket holding our own id (the last one), then try again.
@@ -134,6 +139,13 @@ export class RoutingTable {
 
   private forget(n: NodeEntry): void {
     if (this.byIp.get(n.addr.host) === n) this.byIp.delete(n.addr.host);
+    const k = `${n.addr.host}:${n.addr.port}`;
+    if (this.byAddr.get(k) === n) this.byAddr.delete(k);
+  }
+
+  private remember(n: NodeEntry): void {
+    if (!isLoopback(n.addr.host)) this.byIp.set(n.addr.host, n);
+    this.byAddr.set(`${n.addr.host}:${n.addr.port}`, n);
   }
 
   /** A query to the node timed out. After BAD_FAILURES it is replaced by a cached node, if any. */
@@ -149,7 +161,7 @@ export class RoutingTable {
       this.forget(n);
       b.nodes[at] = r;
       b.lastChanged = now;
-      if (!isLoopback(r.addr.host)) this.byIp.set(r.addr.host, r);
+      this.remember(r);
     }
   }
 

@@ -10,13 +10,17 @@
  * resolves nor contacts them), lt_dht.py sets `dht_bootstrap_nodes` to the local node only and reports
  * any DHT packet it sends outside 127/8, which fails the test.
  *
- * The tests run in the order below (not the list's): the libtorrent one-shots of items 4 and 5 run while
- * every node that ever joined is still alive — libtorrent waits out its 15 s query timeout for each dead
- * node a lookup meets, and the downloads of items 2 and 3 leave dead nodes behind (their processes end).
+ * The tests run in the order below, not the list's. libtorrent ends a lookup only when every node it
+ * queried answered or timed out (15 s), so the libtorrent lookups that must end (puts, mutable gets
+ * without --min-seq, a seeder's first announce) are fast only while no dead node is about: BEP 44 runs
+ * first; the downloads of items 2 and 3 (whose processes end) come after. libtorrent 2.0.8 also keeps
+ * in its table a read-only node that sent it a `put`, so every libtorrent put coming after a
+ * `shoal dht put` one-shot takes those 15 s (item 5's last part, and the seeder's announce in item 2).
  *
  *   1. the two implementations form one DHT (each side's routing table holds the other's nodes);
- *   4. BEP 44 immutable items, both directions;
- *   5. BEP 44 mutable items (salted and not), both directions, and each side updating the other's item;
+ *   4+5. BEP 44 items put by libtorrent (immutable; mutable, salted) read by `shoal dht get`;
+ *   4+5. items put by `shoal dht put` (immutable; mutable; an update of libtorrent's item) read by libtorrent;
+ *   5. libtorrent updates shoal's mutable item, shoal reads the update;
  *   2. a libtorrent seeder announced only through the DHT is found and downloaded from by `shoal get`;
  *   3. a `shoal seed` is found through the DHT by libtorrent, which downloads from it;
  *   6. CLI: announce → get-peers; `get --no-dht` with no peer source; a node restarted with its
@@ -26,7 +30,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ltCreate } from './support/tools.js';
+import { PYTHON, ltCreate } from './support/tools.js';
 import { assertSameData, fileFixture, MiB, writeData } from './support/swarm-data.js';
 import { expectShoalGetDone, startShoalGet, startShoalSeed } from './support/swarm-clients.js';
 import { pollUntil, startProc } from './support/swarm-procs.js';
@@ -50,7 +54,6 @@ import {
   writeKeyFile,
 } from './support/dht-net.js';
 import type { DhtNodeInfo, ShoalNode } from './support/dht-net.js';
-import { PYTHON } from './support/tools.js';
 
 const ws = useWorkspace('dht');
 
@@ -114,58 +117,81 @@ void test('1. libtorrent and shoal nodes bootstrapped through one shoal node for
 });
 
 // ---------------------------------------------------------------------------------------------
-// 4. BEP 44 immutable items
+// 4 and 5. BEP 44 items, immutable and mutable, both directions
 
-void test('4. BEP 44 immutable items: libtorrent → shoal and shoal → libtorrent', { timeout: 60_000 }, async () => {
-  const tag = randomBytes(4).toString('hex');
-  // libtorrent puts, shoal gets
-  const fromLt = `immutable from libtorrent ${tag}`;
-  const put = await ltOnce(['put-immutable', fromLt, '--bootstrap', addr(S1.port), '--timeout', '20'], 40_000);
+const ltArgs = (...a: string[]): string[] => [...a, '--bootstrap', addr(S1.port), '--timeout', '20'];
+let tag = '';
+let keys = '';
+let ltKeyFile = '';
+let ltKey: { seed: string; publicKey: string };
+let salt = '';
+
+void test('4+5, libtorrent → shoal: items put by libtorrent (immutable; mutable with a salt) are read by shoal dht get', { timeout: 60_000 }, async () => {
+  tag = randomBytes(4).toString('hex');
+  keys = await ws.sub('keys');
+  // immutable
+  const imm = `immutable from libtorrent ${tag}`;
+  const put = await ltOnce(ltArgs('put-immutable', imm), 40_000);
   assert.equal(put.code, 0, put.describe);
-  assert.equal(put.last?.target, immutableTarget(fromLt), `libtorrent's target is SHA-1 of the bencoded value\n${put.describe}`);
-  // more than the 3 libtorrent nodes stored it: shoal nodes accepted libtorrent's put
+  assert.equal(put.last?.target, immutableTarget(imm), `libtorrent's target is SHA-1 of the bencoded value\n${put.describe}`);
+  // stored on more nodes than the 3 libtorrent ones: shoal nodes accepted libtorrent's put
   assert.ok(Number(put.last?.stored) > L.length, `stored on ${String(put.last?.stored)} nodes (want > ${L.length})\n${put.describe}`);
-  const got = await shoalOnce(['dht', 'get', immutableTarget(fromLt), ...sBoot(), '--json'], oneShotHome);
+  const got = await shoalOnce(['dht', 'get', immutableTarget(imm), ...sBoot(), '--json'], oneShotHome);
   assert.equal(got.code, 0, got.describe);
-  assert.deepEqual(shoalJson(got), { target: immutableTarget(fromLt), found: true, value: fromLt }, got.describe);
+  assert.deepEqual(shoalJson(got), { target: immutableTarget(imm), found: true, value: imm }, got.describe);
 
-  // shoal puts, libtorrent gets
-  const fromShoal = `immutable from shoal ${tag}`;
-  const sput = await shoalOnce(['dht', 'put', fromShoal, ...sBoot(), '--json'], oneShotHome);
-  assert.equal(sput.code, 0, sput.describe);
-  const sj = shoalJson(sput);
-  assert.equal(sj.target, immutableTarget(fromShoal), sput.describe);
-  // more than the 3 shoal nodes stored it: libtorrent nodes accepted shoal's put
-  assert.ok(Number(sj.stored) > shoalNodes().length, `stored on ${String(sj.stored)} nodes (want > ${shoalNodes().length})\n${sput.describe}`);
-  const lget = await ltOnce(['get-immutable', immutableTarget(fromShoal), '--bootstrap', addr(S1.port), '--timeout', '20'], 40_000);
-  assert.equal(lget.code, 0, lget.describe);
-  assert.equal(lget.last?.found, true, lget.describe);
-  assert.equal(lget.last?.value, fromShoal, lget.describe);
+  // mutable, salted, under a key made by Node's crypto
+  ltKeyFile = join(keys, 'lt-key.json');
+  ltKey = await writeKeyFile(ltKeyFile);
+  salt = `salt-${tag}`;
+  const v1 = `mutable from libtorrent ${tag}`;
+  const mput = await ltOnce(ltArgs('put-mutable', v1, '--key', ltKeyFile, '--salt', salt), 40_000);
+  assert.equal(mput.code, 0, mput.describe);
+  assert.equal(mput.last?.target, mutableTarget(ltKey.publicKey, salt), mput.describe);
+  assert.equal(mput.last?.seq, 1, mput.describe);
+  assert.ok(Number(mput.last?.stored) > L.length, `stored on ${String(mput.last?.stored)} nodes (want > ${L.length})\n${mput.describe}`);
+  const mget = await shoalOnce(['dht', 'get', '--pubkey', ltKey.publicKey, '--salt', salt, ...sBoot(), '--json'], oneShotHome);
+  assert.equal(mget.code, 0, mget.describe);
+  assert.deepEqual(shoalJson(mget), { target: mutableTarget(ltKey.publicKey, salt), found: true, value: v1, seq: 1 }, mget.describe);
 });
 
-// ---------------------------------------------------------------------------------------------
-// 5. BEP 44 mutable items
+let shKeyFile = '';
+let shPub = '';
 
-void test('5. BEP 44 mutable items (salted and not): both directions, and each side updating the other\'s', { timeout: 90_000 }, async () => {
-  const tag = randomBytes(4).toString('hex');
-  const keys = await ws.sub('keys');
-  const ltArgs = (...a: string[]): string[] => [...a, '--bootstrap', addr(S1.port), '--timeout', '20'];
-
-  // (a) libtorrent puts a salted item under a key made by Node's crypto; shoal reads it.
-  const ltKeyFile = join(keys, 'lt-key.json');
-  const ltKey = await writeKeyFile(ltKeyFile);
-  const salt = `salt-${tag}`;
-  const v1 = `mutable from libtorrent ${tag}`;
-  const put = await ltOnce(ltArgs('put-mutable', v1, '--key', ltKeyFile, '--salt', salt), 40_000);
+void test('4+5, shoal → libtorrent: items put by shoal dht put (immutable; mutable; an update of libtorrent\'s salted item) are read by libtorrent', { timeout: 60_000 }, async () => {
+  assert.ok(ltKey, 'needs the libtorrent item of the test before');
+  // immutable
+  const imm = `immutable from shoal ${tag}`;
+  const put = await shoalOnce(['dht', 'put', imm, ...sBoot(), '--json'], oneShotHome);
   assert.equal(put.code, 0, put.describe);
-  assert.equal(put.last?.target, mutableTarget(ltKey.publicKey, salt), put.describe);
-  assert.equal(put.last?.seq, 1, put.describe);
-  assert.ok(Number(put.last?.stored) > L.length, `stored on ${String(put.last?.stored)} nodes (want > ${L.length})\n${put.describe}`);
-  const g1 = await shoalOnce(['dht', 'get', '--pubkey', ltKey.publicKey, '--salt', salt, ...sBoot(), '--json'], oneShotHome);
-  assert.equal(g1.code, 0, g1.describe);
-  assert.deepEqual(shoalJson(g1), { target: mutableTarget(ltKey.publicKey, salt), found: true, value: v1, seq: 1 }, g1.describe);
+  const pj = shoalJson(put);
+  assert.equal(pj.target, immutableTarget(imm), put.describe);
+  // stored on more nodes than the 3 shoal ones: libtorrent nodes accepted shoal's put
+  assert.ok(Number(pj.stored) > shoalNodes().length, `stored on ${String(pj.stored)} nodes (want > ${shoalNodes().length})\n${put.describe}`);
+  const got = await ltOnce(ltArgs('get-immutable', immutableTarget(imm)), 40_000);
+  assert.equal(got.code, 0, got.describe);
+  assert.equal(got.last?.found, true, got.describe);
+  assert.equal(got.last?.value, imm, got.describe);
 
-  // (b) shoal updates libtorrent's item (same key and salt): seq 2, which libtorrent reads back.
+  // mutable, no salt, under a key from `shoal dht keygen`
+  shKeyFile = join(keys, 'shoal-key.json');
+  const kg = await shoalOnce(['dht', 'keygen', '-o', shKeyFile, '--json'], oneShotHome);
+  assert.equal(kg.code, 0, kg.describe);
+  shPub = String(shoalJson(kg).publicKey);
+  const v1 = `mutable from shoal ${tag}`;
+  const mput = await shoalOnce(['dht', 'put', v1, '--key', shKeyFile, ...sBoot(), '--json'], oneShotHome);
+  assert.equal(mput.code, 0, mput.describe);
+  const mj = shoalJson(mput);
+  assert.equal(mj.target, mutableTarget(shPub), mput.describe);
+  assert.equal(mj.seq, 1, mput.describe);
+  assert.ok(Number(mj.stored) > shoalNodes().length, `stored on ${String(mj.stored)} nodes (want > ${shoalNodes().length})\n${mput.describe}`);
+  const mget = await ltOnce(ltArgs('get-mutable', '--pubkey', shPub, '--min-seq', '1'), 40_000);
+  assert.equal(mget.code, 0, mget.describe);
+  assert.equal(mget.last?.found, true, mget.describe);
+  assert.equal(mget.last?.seq, 1, mget.describe);
+  assert.equal(mget.last?.value, v1, mget.describe);
+
+  // shoal updates libtorrent's salted item (same key and salt): it reads seq 1 and writes seq 2
   const v2 = `updated by shoal ${tag}`;
   const upd = await shoalOnce(['dht', 'put', v2, '--key', ltKeyFile, '--salt', salt, ...sBoot(), '--json'], oneShotHome);
   assert.equal(upd.code, 0, upd.describe);
@@ -173,45 +199,29 @@ void test('5. BEP 44 mutable items (salted and not): both directions, and each s
   assert.equal(uj.seq, 2, upd.describe);
   assert.equal(uj.publicKey, ltKey.publicKey, upd.describe);
   assert.deepEqual(uj.errors, [], upd.describe);
-  const g2 = await ltOnce(ltArgs('get-mutable', '--pubkey', ltKey.publicKey, '--salt', salt), 40_000);
-  assert.equal(g2.code, 0, g2.describe);
-  assert.equal(g2.last?.found, true, g2.describe);
-  assert.equal(g2.last?.seq, 2, g2.describe);
-  assert.equal(g2.last?.value, v2, g2.describe);
-  assert.equal(g2.last?.salt, salt, g2.describe);
+  const uget = await ltOnce(ltArgs('get-mutable', '--pubkey', ltKey.publicKey, '--salt', salt, '--min-seq', '2'), 40_000);
+  assert.equal(uget.code, 0, uget.describe);
+  assert.equal(uget.last?.found, true, uget.describe);
+  assert.equal(uget.last?.seq, 2, uget.describe);
+  assert.equal(uget.last?.value, v2, uget.describe);
+  assert.equal(uget.last?.salt, salt, uget.describe);
+});
 
-  // (c) shoal puts an unsalted item under its own key (`shoal dht keygen`); libtorrent reads it.
-  const shKeyFile = join(keys, 'shoal-key.json');
-  const kg = await shoalOnce(['dht', 'keygen', '-o', shKeyFile, '--json'], oneShotHome);
-  assert.equal(kg.code, 0, kg.describe);
-  const shPub = String(shoalJson(kg).publicKey);
-  const v3 = `mutable from shoal ${tag}`;
-  const sput = await shoalOnce(['dht', 'put', v3, '--key', shKeyFile, ...sBoot(), '--json'], oneShotHome);
-  assert.equal(sput.code, 0, sput.describe);
-  const sj = shoalJson(sput);
-  assert.equal(sj.target, mutableTarget(shPub), sput.describe);
-  assert.equal(sj.seq, 1, sput.describe);
-  assert.ok(Number(sj.stored) > shoalNodes().length, `stored on ${String(sj.stored)} nodes (want > ${shoalNodes().length})\n${sput.describe}`);
-  const g3 = await ltOnce(ltArgs('get-mutable', '--pubkey', shPub), 40_000);
-  assert.equal(g3.code, 0, g3.describe);
-  assert.equal(g3.last?.found, true, g3.describe);
-  assert.equal(g3.last?.seq, 1, g3.describe);
-  assert.equal(g3.last?.value, v3, g3.describe);
-
-  // (d) libtorrent updates shoal's item with shoal's key: it reads seq 1 and signs seq 2; shoal reads it.
-  const v4 = `updated by libtorrent ${tag}`;
-  const lupd = await ltOnce(ltArgs('put-mutable', v4, '--key', shKeyFile), 40_000);
-  assert.equal(lupd.code, 0, lupd.describe);
-  assert.equal(lupd.last?.seq, 2, lupd.describe);
-  const g4 = await shoalOnce(['dht', 'get', '--pubkey', shPub, ...sBoot(), '--json'], oneShotHome);
-  assert.equal(g4.code, 0, g4.describe);
-  assert.deepEqual(shoalJson(g4), { target: mutableTarget(shPub), found: true, value: v4, seq: 2 }, g4.describe);
+void test('5. libtorrent updates the mutable item shoal put (it reads seq 1, signs seq 2) and shoal reads the update', { timeout: 60_000 }, async () => {
+  assert.ok(shPub, 'needs the shoal item of the test before');
+  // (libtorrent's put first runs a lookup to the end, which waits out libtorrent's 15 s timeout for the
+  // dead read-only shoal one-shots of the test before: libtorrent keeps nodes that sent it a `put`)
+  const v2 = `updated by libtorrent ${tag}`;
+  const put = await ltOnce(ltArgs('put-mutable', v2, '--key', shKeyFile), 40_000);
+  assert.equal(put.code, 0, put.describe);
+  assert.equal(put.last?.seq, 2, put.describe);
+  assert.equal(put.last?.target, mutableTarget(shPub), put.describe);
+  const got = await shoalOnce(['dht', 'get', '--pubkey', shPub, ...sBoot(), '--json'], oneShotHome);
+  assert.equal(got.code, 0, got.describe);
+  assert.deepEqual(shoalJson(got), { target: mutableTarget(shPub), found: true, value: v2, seq: 2 }, got.describe);
 });
 
 // ---------------------------------------------------------------------------------------------
-void test('debug', () => {
-  for (const s of shoalNodes()) console.error('STATS', s.name, JSON.stringify(s.proc.events.filter((e) => e.event === 'stats').at(-1)));
-});
 // 2. libtorrent seeds, announced only through the DHT; shoal finds it and downloads
 
 const SEEDED = fileFixture('dht-lt-seeded.bin', 3 * MiB + 4321);
@@ -245,7 +255,7 @@ void test('2. shoal get finds a libtorrent seeder through the DHT alone (magnet 
   await proc.waitForEvent('seeding', 30_000);
   ltSeeder = { proc, port, infoHash, src };
   // libtorrent announced itself: the DHT (as shoal's own get-peers sees it) lists its address
-  await waitAnnounced(infoHash, addr(port), 30_000);
+  await waitAnnounced(infoHash, addr(port), 45_000);
 
   getHome = await ws.sub('home-get');
   const dl = await ws.sub('shoal-get');
@@ -355,4 +365,8 @@ void test('6d. shoal get run again with the same SHOAL_HOME and no --bootstrap f
   await assertSameData(SEEDED, ltSeeder.src, dl, 'shoal get (peers found from the saved routing table)');
   const peers = get.events.filter((e: JsonEvent) => e.event === 'peer' && e.action === 'connected');
   assert.ok(peers.some((e) => e.port === ltSeeder!.port), `connected to the libtorrent seeder: ${JSON.stringify(peers)}`);
+});
+
+void test('no libtorrent node of the file sent a DHT packet outside 127.0.0.0/8', () => {
+  for (const p of [...L.map((l) => l.proc), ...(ltSeeder ? [ltSeeder.proc] : [])]) assertNoForeign(p.events, p.describe());
 });

@@ -40,10 +40,7 @@ export interface OneShot {
 /** Runs a command as a tracked process and waits for it (killing it by PID after `timeoutMs`). */
 export async function runOnce(name: string, cmd: string, args: readonly string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<OneShot> {
   const proc = await startProc(name, cmd, args, o.env ? { env: o.env } : {});
-  const t0 = Date.now();
   const exit = await proc.waitExit(o.timeoutMs ?? 60_000);
-  console.error(`TIMING ${Date.now() - t0} ms ${args.slice(0, 4).join(' ')}`);
-  if (process.env.LT_DHT_DEBUG) await writeFile(`/tmp/dhtproto/once-${Date.now()}-${args[1] ?? ''}.log`, proc.stdout + proc.stderr);
   return {
     code: exit.code,
     signal: exit.signal,

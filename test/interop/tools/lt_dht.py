@@ -8,12 +8,15 @@
   lt_dht.py put-immutable <string>            --bootstrap H:P [--timeout S]
   lt_dht.py get-immutable <hex target>        --bootstrap H:P [--timeout S]
   lt_dht.py put-mutable <string> --key FILE [--salt S] --bootstrap H:P [--timeout S]
-  lt_dht.py get-mutable --pubkey HEX [--salt S]          --bootstrap H:P [--timeout S]
+  lt_dht.py get-mutable --pubkey HEX [--salt S] [--min-seq N] --bootstrap H:P [--timeout S]
+
+One-shots (get-peers, put-*, get-*) are BEP 43 read-only unless --serve; --port/--id fix their identity.
 
 A session with ONLY the DHT on (no LSD, UPnP, NAT-PMP, uTP), listening (TCP and the DHT's UDP) on
 127.0.0.1:PORT, `dht_bootstrap_nodes` = the given local node(s) only (never libtorrent's default
 router), and the loopback-hostile DHT checks off (dht_restrict_routing_ips, dht_restrict_search_ips,
-dht_enforce_node_id, dht_prefer_verified_node_ids, dht_ignore_dark_internet). The node id is fixed
+dht_enforce_node_id, dht_prefer_verified_node_ids, dht_ignore_dark_internet); a node that fails to
+answer once leaves the routing table (dht_max_fail_count 1: nodes here come and go). The node id is fixed
 for 127.0.0.1 at start (random, or --id), so libtorrent does not switch ids after its first answer.
 Every DHT packet is watched (dht_pkt_alert): one sent anywhere but 127.0.0.0/8 is printed as a
 {"event":"foreign"} line (and counted in "stats").
@@ -23,13 +26,15 @@ Prints one JSON object per line:
   {"event":"bootstrapped"}                           when the DHT bootstrap finished
   {"event":"stats","nodes":N,"live":[{"id","host","port"}],"foreign":N,...}   every second (node/seed/get)
   seed: {"event":"seeding"} once its data is checked; the torrent is announced to the DHT every 3 s
-  get:  {"event":"progress",...} every second, {"event":"done","seconds":S} then exit 0 (1 on --timeout)
+  get:  {"event":"done","seconds":S} once complete, then exit 0 ({"event":"timeout"} and 1 at --timeout);
+        the "stats" lines of seed/get carry the torrent's state, progress, peers and upload
   get-peers:     {"event":"peers","peers":["H:P",...]} once peers came (0.5 s after the first answer
                  with peers, or at --timeout); exit 0 if any
   put-immutable: {"event":"put","target":HEX,"stored":N}                 exit 0 if stored on >= 1 node
   get-immutable: {"event":"item","found":bool,"target":HEX,"value":STR}  exit 0 if found
   put-mutable:   {"event":"put","target":HEX,"publicKey":HEX,"salt":S,"seq":N,"stored":N}
-  get-mutable:   {"event":"item","found":bool,"publicKey":HEX,"salt":S,"seq":N,"value":STR}
+  get-mutable:   {"event":"item","found":bool,"publicKey":HEX,"salt":S,"seq":N,"value":STR}, once the
+                 lookup ended (libtorrent's "authoritative" answer) or an item with seq >= --min-seq came
 
 The key file is JSON {"seed": 64 hex, "publicKey": 64 hex} (the format of `shoal dht keygen`);
 libtorrent signs with the seed expanded the way its ed25519 code keeps secret keys.
@@ -56,7 +61,8 @@ def out(obj):
 
 
 def parse_args(argv):
-    o = {"serve": False, "pos": [], "port": 0, "bootstrap": [], "id": None, "timeout": 60.0, "key": None, "salt": "", "pubkey": None}
+    o = {"serve": False, "pos": [], "port": 0, "bootstrap": [], "id": None, "timeout": 60.0, "key": None, "salt": "", "pubkey": None,
+         "min_seq": None}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -64,7 +70,7 @@ def parse_args(argv):
             o["serve"] = True
             i += 1
             continue
-        if a in ("--port", "--bootstrap", "--id", "--timeout", "--key", "--salt", "--pubkey"):
+        if a in ("--port", "--bootstrap", "--id", "--timeout", "--key", "--salt", "--pubkey", "--min-seq"):
             if i + 1 >= len(argv):
                 raise SystemExit("%s needs a value" % a)
             v = argv[i + 1]
@@ -75,6 +81,8 @@ def parse_args(argv):
                 o["bootstrap"].append(v)
             elif a == "--timeout":
                 o["timeout"] = float(v)
+            elif a == "--min-seq":
+                o["min_seq"] = int(v)
             else:
                 o[a[2:]] = v
         else:
@@ -273,7 +281,7 @@ def run_torrent(d, o, mode):
         if mode == "get" and s.is_seeding:
             out({"event": "done", "seconds": now - start, "downloaded": s.total_payload_download})
             return 0
-        if now - last_announce >= 3 and d.bootstrapped:
+        if now - last_announce >= 3 and (d.bootstrapped or d.table_nodes > 0):
             last_announce = now
             h.force_dht_announce()
         if now - last_stats >= 1:
@@ -359,6 +367,10 @@ def run_get_mutable(d, o):
         if a.item is not None and a.item != {} and (best is None or a.seq >= best["seq"]):
             best = {"seq": a.seq, "value": text_of(a.item), "salt": text_of(a.salt)}
         if a.authoritative:
+            break
+        # the caller knows the seq it expects: no need to wait for the lookup's end (which waits out
+        # libtorrent's 15 s timeout for every dead node it met) once that one is in
+        if o["min_seq"] is not None and best is not None and best["seq"] >= o["min_seq"]:
             break
     obj = {"event": "item", "found": best is not None, "publicKey": pk.hex(), "salt": o["salt"],
            "target": mutable_target(pk, salt), "foreign": d.foreign}
