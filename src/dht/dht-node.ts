@@ -213,8 +213,9 @@ export class DhtNode {
     this.nowHint = now;
     this.query(addr, 'ping', {}, now, (r) => {
       if (r) {
+        // Recorded at the time of the answer, not of the question.
         const id = bytesArg(r.r, 'id', ID_BYTES);
-        if (id) this.table.heard(Buffer.from(id), addr, now, true);
+        if (id) this.table.heard(Buffer.from(id), addr, this.nowHint, true);
       }
       done?.(r !== undefined);
     });
@@ -471,7 +472,15 @@ export class DhtNode {
     }
     if (m.ip && m.ip.length === 6) {
       const [me] = decodeCompactIPv4(Buffer.concat([m.ip]));
-      if (me) this.externalVotes.set(me.host, (this.externalVotes.get(me.host) ?? 0) + 1);
+      if (me) {
+        // Bounded: a stranger can claim any address, so only a few candidates are kept.
+        if (!this.externalVotes.has(me.host) && this.externalVotes.size >= 16) {
+          let least: string | undefined;
+          for (const [k, v] of this.externalVotes) if (least === undefined || v < this.externalVotes.get(least)!) least = k;
+          this.externalVotes.delete(least!);
+        }
+        this.externalVotes.set(me.host, (this.externalVotes.get(me.host) ?? 0) + 1);
+      }
     }
     if (m.r.get('ro') !== 1) this.table.heard(Buffer.from(id), from, now, true);
     t.onReply?.(m);
@@ -491,7 +500,7 @@ export class DhtNode {
     const seeds: Contact[] = this.table.closest(target, this.lookupOpts.k * 2).map((n) => ({ id: n.id, addr: n.addr }));
     // Bootstrap routers have unknown ids: give them placeholder ids far from the target.
     for (const a of extraSeeds ?? []) seeds.push({ id: Buffer.from(target.map((b) => b ^ 0xff)), addr: a });
-    const l: RunningLookup = { lookup: new Lookup(target, seeds, this.lookupOpts, now), method, peers: new Map(), done, ...(want ? { want } : {}) };
+    const l: RunningLookup = { lookup: new Lookup(target, seeds, this.lookupOpts, now, this.id), method, peers: new Map(), done, ...(want ? { want } : {}) };
     this.lookups.add(l);
     this.pump(l, now);
   }
@@ -610,7 +619,7 @@ export class DhtNode {
     for (const target of this.table.staleBuckets(now, REFRESH_MS, () => this.deps.random(ID_BYTES))) {
       this.findNode(target, now, () => {});
     }
-    for (const n of this.table.questionable(now, 4)) this.ping(n.addr, now);
+    for (const n of this.table.questionable(now, 32)) this.ping(n.addr, now);
   }
 }
 

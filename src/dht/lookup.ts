@@ -58,12 +58,15 @@ export class Lookup {
     seeds: readonly Contact[],
     readonly opts: LookupOptions,
     now: number,
+    /** Our own id: never a candidate, even when an answer lists us. */
+    private readonly self?: Buffer,
   ) {
     this.startedAt = now;
     for (const s of seeds) this.add(s, 0);
   }
 
   private add(c: Contact, hop: number): void {
+    if (this.self && c.id.equals(this.self)) return;
     const key = addressKey(c.addr);
     if (this.seen.has(key) || this.seen.has(c.id.toString('hex'))) return;
     this.seen.add(key);

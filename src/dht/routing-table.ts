@@ -156,6 +156,10 @@ export class RoutingTable {
     if (at < 0) return;
     const n = b.nodes[at]!;
     n.failures++;
+    // The newest cached node whose IP is not in the table meanwhile (one entry per IP).
+    while (b.replacements.length > 0 && !isLoopback(b.replacements[b.replacements.length - 1]!.addr.host) && this.byIp.has(b.replacements[b.replacements.length - 1]!.addr.host)) {
+      b.replacements.pop();
+    }
     if (n.failures >= BAD_FAILURES && b.replacements.length > 0) {
       const r = b.replacements.pop()!;
       this.forget(n);

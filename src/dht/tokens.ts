@@ -22,12 +22,12 @@ export class TokenIssuer {
   }
 
   private rotate(now: number): void {
-    while (now - this.rotatedAt >= TOKEN_ROTATE_MS) {
-      this.previous = this.current;
-      this.current = this.random();
-      this.rotatedAt += TOKEN_ROTATE_MS;
-      if (now - this.rotatedAt >= TOKEN_ROTATE_MS * 2) this.rotatedAt = now; // long idle: catch up at once
-    }
+    const periods = Math.floor((now - this.rotatedAt) / TOKEN_ROTATE_MS);
+    if (periods <= 0) return;
+    // After two or more periods both secrets are stale: nothing issued before may still pass.
+    this.previous = periods === 1 ? this.current : this.random();
+    this.current = this.random();
+    this.rotatedAt += periods * TOKEN_ROTATE_MS;
   }
 
   private make(secret: Buffer, ip: string): Buffer {

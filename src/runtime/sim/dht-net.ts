@@ -5,12 +5,15 @@
  *
  * Model:
  * - every node has an access latency drawn from a log-normal distribution; the one-way delay between
- *   two nodes is half the sum of theirs, so round-trip times are log-normal-ish with the median set
- *   by `medianRttMs` (80 ms by default, the Mainline DHT's typical figure);
+ *   two nodes is half the sum of theirs, so round-trip times are log-normal-ish, scaled so that their
+ *   median is `medianRttMs` (80 ms by default, the Mainline DHT's typical figure);
  * - a node can be unresponsive (packets to it vanish: NAT'd or dead hosts that are still in tables)
  *   or gone (left the network: the same from outside);
  * - packets are delivered in order of arrival time; each delivery runs `handlePacket`, then drains
- *   the node's output, then (re)arms its timer at `nextDeadline()`.
+ *   the node's output, then (re)arms its timer at `nextDeadline()` if the node sent a query (only a
+ *   new query can bring its deadline forward; an early wake-up is harmless);
+ * - `build` grows a network by joining nodes in waves, then refreshes tables with random lookups;
+ *   `join` adds nodes to a running network, `kill` ends a node's session (churn).
  */
 import { DhtNode } from '../../dht/dht-node.js';
 import type { DhtNodeOptions } from '../../dht/dht-node.js';
@@ -76,6 +79,17 @@ class EventQueue {
   }
 }
 
+/** Median of (e^(σX) + e^(σY)) / 2 for independent standard normals X, Y (numerically, fixed seed). */
+function sumMedianFactor(sigma: number): number {
+  const r = xoshiro128(0x5eed);
+  const n = 20_001;
+  const xs = new Float64Array(n);
+  const g = (): number => Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
+  for (let i = 0; i < n; i++) xs[i] = (Math.exp(sigma * g()) + Math.exp(sigma * g())) / 2;
+  xs.sort();
+  return xs[n >> 1]!;
+}
+
 function less(a: Ev, b: Ev): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
@@ -109,8 +123,10 @@ export class DhtNet {
 
   constructor(opts: DhtNetOptions) {
     this.rng = xoshiro128(opts.seed);
-    this.medianAccess = (opts.medianRttMs ?? 80) / 2;
     this.sigma = opts.sigma ?? 0.5;
+    // The median of a sum of two log-normals is above the sum of their medians: scale the access
+    // latencies so that the median RTT between two random nodes is `medianRttMs`.
+    this.medianAccess = (opts.medianRttMs ?? 80) / 2 / sumMedianFactor(this.sigma);
   }
 
   random(n: number): Buffer {
@@ -241,16 +257,21 @@ export class DhtNet {
     return added;
   }
 
-  /** Every responsive live node (or those given) looks up `rounds` random ids, as nodes refreshing their tables do. */
-  refresh(rounds: number, nodes: readonly SimDhtNode[] = this.responsiveNodes()): void {
+  /**
+   * Every responsive live node (or those given) looks up `rounds` random ids, as nodes refreshing
+   * their tables do; `batch` of them at a time (fewer lookups in flight keep the memory down).
+   */
+  refresh(rounds: number, nodes: readonly SimDhtNode[] = this.responsiveNodes(), batch = 1000): void {
+    const live = nodes.filter((n) => n.alive && n.responsive);
     for (let round = 0; round < rounds; round++) {
-      let pending = 0;
-      for (const n of nodes) {
-        if (!n.alive || !n.responsive) continue;
-        pending++;
-        this.act(n, (node, now) => node.findNode(this.random(20), now, () => pending--));
+      for (let at = 0; at < live.length; at += batch) {
+        let pending = 0;
+        for (const n of live.slice(at, at + batch)) {
+          pending++;
+          this.act(n, (node, now) => node.findNode(this.random(20), now, () => pending--));
+        }
+        this.runUntil(() => pending === 0, 120_000);
       }
-      this.runUntil(() => pending === 0, 120_000);
     }
   }
 
