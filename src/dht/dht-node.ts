@@ -619,7 +619,13 @@ export class DhtNode {
     for (const target of this.table.staleBuckets(now, REFRESH_MS, () => this.deps.random(ID_BYTES))) {
       this.findNode(target, now, () => {});
     }
-    for (const n of this.table.questionable(now, 32)) this.ping(n.addr, now);
+    // An unanswered ping is a failure: a dead node goes bad and is replaced, not pinged for ever.
+    for (const n of this.table.questionable(now, 32)) {
+      n.lastPinged = now;
+      this.ping(n.addr, now, (ok) => {
+        if (!ok) this.table.failed(n.id, this.nowHint);
+      });
+    }
   }
 }
 

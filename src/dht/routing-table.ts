@@ -21,7 +21,12 @@ export interface NodeEntry {
   /** Last time it answered one of our queries. */
   lastReply: number;
   failures: number;
+  /** When we last pinged it to see if it is still there (set by whoever pings). */
+  lastPinged?: number;
 }
+
+/** A questionable node is pinged at most this often. */
+const PING_INTERVAL_MS = 60_000;
 
 interface Bucket {
   /** The bucket covers ids sharing `depth` leading bits with our id (the last bucket: at least). */
@@ -231,7 +236,13 @@ export class RoutingTable {
   /** Questionable nodes to ping (not heard from for GOOD_MS), oldest first. */
   questionable(now: number, max: number): NodeEntry[] {
     const out: NodeEntry[] = [];
-    for (const b of this.buckets) for (const n of b.nodes) if (now - n.lastSeen >= GOOD_MS) out.push(n);
+    for (const b of this.buckets) {
+      for (const n of b.nodes) {
+        if (now - n.lastSeen < GOOD_MS || n.failures >= BAD_FAILURES) continue;
+        if (n.lastPinged !== undefined && now - n.lastPinged < PING_INTERVAL_MS) continue;
+        out.push(n);
+      }
+    }
     return out.sort((a, b) => a.lastSeen - b.lastSeen).slice(0, max);
   }
 
