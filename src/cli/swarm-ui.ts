@@ -99,3 +99,29 @@ export function makeUi(json: boolean, quiet: boolean): SwarmUi {
     },
   };
 }
+
+/**
+ * The end of `get` and `seed`: waits for the outcome (or Ctrl-C / SIGTERM, answered by `onSignal`),
+ * then closes the session. A failure is reported as one line and exit code 1.
+ */
+export async function finishRun(
+  finished: Promise<number>,
+  onSignal: () => void,
+  ui: SwarmUi,
+  close: () => Promise<void>,
+  failure: () => Error | undefined,
+): Promise<number> {
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await finished;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  ui.stop();
+  await close();
+  const err = failure();
+  if (err) {
+    process.stderr.write(`shoal: ${err.message}\n`);
+    return 1;
+  }
+  return code;
+}

@@ -16,7 +16,7 @@ import { formatBytes } from '../format.js';
 import { loadTorrentFile } from '../io.js';
 import { checkCidrs, parseCount, parsePeers, parsePort, parseRate, parseSelection } from '../swarm-options.js';
 import type { SwarmCliOptions } from '../swarm-options.js';
-import { makeUi, progressFields } from '../swarm-ui.js';
+import { finishRun, makeUi, progressFields } from '../swarm-ui.js';
 import { VERSION } from '../version.js';
 
 export interface GetCliOptions extends SwarmCliOptions {
@@ -160,17 +160,5 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
     ui.note('already complete: every selected piece is on disk and verified');
   }
 
-  const onSignal = (): void => finish(o.seed && t.done ? EXIT_OK : 130);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const code = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  ui.stop();
-  await session.close();
-  if (failure) {
-    process.stderr.write(`shoal: ${failure.message}\n`);
-    return 1;
-  }
-  return code;
+  return finishRun(finished, () => finish(o.seed && t.done ? EXIT_OK : 130), ui, () => session.close(), () => failure);
 }

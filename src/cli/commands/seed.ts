@@ -16,7 +16,7 @@ import { loadTorrentFile } from '../io.js';
 import { progressBar } from '../progress.js';
 import { checkCidrs, parseCount, parsePeers, parsePort, parseRate } from '../swarm-options.js';
 import type { SwarmCliOptions } from '../swarm-options.js';
-import { makeUi } from '../swarm-ui.js';
+import { finishRun, makeUi } from '../swarm-ui.js';
 import { VERSION } from '../version.js';
 
 export interface SeedCliOptions extends SwarmCliOptions {
@@ -117,17 +117,5 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
     }
   }
   ui.start(t, 'seeding');
-  const onSignal = (): void => finish(EXIT_OK);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const code = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  ui.stop();
-  await session.close();
-  if (failure) {
-    process.stderr.write(`shoal: ${failure.message}\n`);
-    return 1;
-  }
-  return code;
+  return finishRun(finished, () => finish(EXIT_OK), ui, () => session.close(), () => failure);
 }
