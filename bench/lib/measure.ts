@@ -27,10 +27,21 @@ export interface TimedOptions {
   sampleMs: number;
   cwd?: string;
   timeoutMs?: number;
+  /** Extra environment variables for the command (added to this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Children running right now, so an interrupt can stop them (each leads its own process group). */
 const active = new Set<ChildProcess>();
+
+/**
+ * Registers a long-running helper (a seeder, a tracker) started elsewhere, so an interrupt stops it
+ * too; it leaves the set by itself when it exits. It should lead its own process group (`detached`).
+ */
+export function trackProcess(child: ChildProcess): void {
+  active.add(child);
+  child.once('exit', () => active.delete(child));
+}
 
 /** Stops every running measurement (used on Ctrl-C / SIGTERM before removing the work folder). */
 export function killActive(): void {
@@ -112,6 +123,7 @@ export function runTimed(cmd: string, args: readonly string[], opts: TimedOption
     const start = process.hrtime.bigint();
     const child = spawn(GNU_TIME, ['-f', '%U %S %M', '-o', opts.timeFile, cmd, ...args], {
       cwd: opts.cwd,
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group: killActive() can stop the tool too
     });

@@ -94,6 +94,11 @@ export interface Row {
   fileMiB: number | null;
   /** Median CPU seconds used by other processes during this row's runs. */
   otherCpuS: number | null;
+  /**
+   * Swarm rows only: the seeder's CPU seconds (user + sys) during the transfer (median); the other
+   * columns (CPU s, peak RSS, anon) are then the leecher's. Left out by rows of other groups.
+   */
+  seederCpuS?: number | null;
   metrics: Record<string, number>;
   /** Set when the tool failed or was not available; the row then has no numbers. */
   error?: string;
