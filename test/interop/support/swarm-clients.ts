@@ -2,7 +2,7 @@
  * The real clients of the swarm interop tests, each started bound to 127.0.0.1 with DHT, LSD,
  * UPnP/NAT-PMP and PEX off, on ports picked free at run time, as tracked processes (swarm-procs.ts):
  *  - shoal (`seed` / `get --json`), with SHOAL_NET_ALLOW=127.0.0.0/8;
- *  - libtorrent through tools/lt_peer2.py (lt_peer.py plus PEX off, rate limits, a "seeding" event);
+ *  - libtorrent through tools/lt_peer2.py (a libtorrent peer: PEX off, rate limits, a "seeding" event);
  *  - aria2c (no way to give it a peer: it finds peers through a tracker);
  *  - transmission-daemon 3.00, driven by transmission-remote and its JSON RPC (it never dials
  *    127.0.0.1, so the other side must dial it);
