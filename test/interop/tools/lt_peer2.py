@@ -1,20 +1,15 @@
 #!/usr/bin/python3
-"""A libtorrent peer for shoal's swarm interop tests, with what lt_peer.py lacks (Debian's python3-libtorrent).
+"""A libtorrent peer for shoal's swarm interop tests and benchmarks (Debian's python3-libtorrent).
 
   lt_peer2.py seed <file.torrent> <save_dir> [--port N] [--peer HOST:PORT]... [--tracker URL]...
                    [--upload-limit BYTES_PER_S]
   lt_peer2.py get  <file.torrent | magnet> <save_dir> [--port N] [--peer HOST:PORT]... [--tracker URL]...
                    [--timeout S] [--download-limit BYTES_PER_S]
 
-Like lt_peer.py (same JSON lines: "ready" once listening, "progress" every second, "done" when a `get`
-has every piece, "timeout", "error"), plus:
-  --tracker  that works (lt_peer.py appends to a copy of params.trackers, so libtorrent never hears of
-             the tracker);
-  --upload-limit / --download-limit  rate limits (bytes/s, 0 = none), e.g. to make a transfer last long
-                                     enough to interrupt it;
-  a "seeding" event once a `seed` has checked its data and is serving every piece ({"event":"seeding"}),
-  so a test can wait for that instead of guessing;
-  "progress" also reports "pieces" (pieces verified) and "total_download".
+Prints one JSON object per line: "ready" once listening, "progress" every second (with "pieces"
+verified and "total_download"), "seeding" once a `seed` has checked its data and serves every piece,
+"done" when a `get` has every piece, "timeout", "error". --upload-limit / --download-limit are rate
+limits in bytes/s (0 = none), e.g. to make a transfer last long enough to interrupt it.
 DHT, LSD, UPnP, NAT-PMP and uTP are off; it listens on 127.0.0.1 only; several connections from one
 IP are allowed (everything is 127.0.0.1 here). `seed` runs until killed.
 """
