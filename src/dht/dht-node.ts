@@ -21,15 +21,18 @@ import { ITEM_ERRORS, MAX_SALT_BYTES, MAX_VALUE_BYTES, immutableTarget, mutableT
 import { DEFAULT_LOOKUP, Lookup } from './lookup.js';
 import type { Candidate, Contact, LookupOptions } from './lookup.js';
 import { ID_BYTES } from './node-id.js';
-import { K, RoutingTable } from './routing-table.js';
+import { EXTENDED_BUCKET_SIZES, K, RoutingTable } from './routing-table.js';
 import { DEFAULT_STORAGE_LIMITS, DhtStorage, ITEM_TTL_MS } from './storage.js';
 import type { StorageLimits, StoredItem } from './storage.js';
+import { RttEstimator } from './rtt.js';
 import { TokenIssuer } from './tokens.js';
 
 export const QUERY_TIMEOUT_MS = 2000;
 const REFRESH_MS = 15 * 60_000;
 const MAINTENANCE_MS = 5_000;
 const RATE_WINDOW_MS = 1000;
+/** The adaptive soft timeout never goes below this (a node answering late is still taken). */
+const MIN_SOFT_TIMEOUT_MS = 100;
 
 export interface DhtNodeOptions {
   id: Buffer;
@@ -41,6 +44,8 @@ export interface DhtNodeOptions {
   /** Queries a single IP may send us per second before we drop them. */
   queriesPerIpPerSec?: number;
   lookup?: Partial<LookupOptions>;
+  /** Larger buckets far from our id (default on; see EXTENDED_BUCKET_SIZES). */
+  extendedTable?: boolean;
   /** Client version tag (`v`), 4 bytes. */
   version?: Buffer;
 }
@@ -108,9 +113,10 @@ export class DhtNode {
   private readonly transactions = new Map<string, Transaction>();
   private readonly lookups = new Set<RunningLookup>();
   private readonly rate = new Map<string, { count: number; windowStart: number }>();
-  private nextTid = 0;
   private lastMaintenance: number;
   private readonly lookupOpts: LookupOptions;
+  /** Round trips of our queries: each lookup's soft timeout comes from them. */
+  private readonly rtt: RttEstimator;
   private readonly stats = {
     queriesIn: 0,
     queriesOut: 0,
@@ -129,11 +135,12 @@ export class DhtNode {
     now: number,
   ) {
     this.id = opts.id;
-    this.table = new RoutingTable(opts.id, now);
+    this.table = new RoutingTable(opts.id, now, opts.extendedTable === false ? [] : EXTENDED_BUCKET_SIZES);
     this.storage = new DhtStorage(opts.limits ?? DEFAULT_STORAGE_LIMITS);
     this.tokens = new TokenIssuer(() => deps.random(16), now);
     this.lastMaintenance = now;
     this.lookupOpts = { ...DEFAULT_LOOKUP, ...opts.lookup };
+    this.rtt = new RttEstimator(this.lookupOpts.softTimeoutMs, Math.min(MIN_SOFT_TIMEOUT_MS, this.lookupOpts.softTimeoutMs));
   }
 
   // ================= outputs =================
@@ -440,11 +447,16 @@ export class DhtNode {
     onReply?: Transaction['onReply'],
     lookup?: RunningLookup,
   ): void {
-    const tid = Buffer.alloc(2);
-    tid.writeUInt16BE(this.nextTid++ & 0xffff);
-    const key = tid.toString('hex');
+    // Random transaction ids: a sequential one lets anyone who sees one of our queries forge the
+    // answer to the next. Two bytes, as most clients use; a clash with one in flight is redrawn.
+    let tid = this.deps.random(2);
+    let key = tid.toString('hex');
+    for (let i = 0; i < 8 && this.transactions.has(key); i++) {
+      tid = this.deps.random(2);
+      key = tid.toString('hex');
+    }
     const prev = this.transactions.get(key);
-    prev?.onReply?.(undefined); // wrapped around: the old one is long dead
+    prev?.onReply?.(undefined); // 65,536 ids all in flight: the oldest gives way
     this.transactions.set(key, { to, method, sentAt: now, ...(onReply ? { onReply } : {}), ...(lookup ? { lookup } : {}) });
     this.stats.queriesOut++;
     this.send(to, encodeQuery(tid, method, { id: this.id, ...args }, { readOnly: this.opts.readOnly === true, ...(this.opts.version ? { version: this.opts.version } : {}) }));
@@ -464,6 +476,7 @@ export class DhtNode {
       return;
     }
     this.stats.responsesIn++;
+    this.rtt.sample(now - t.sentAt);
     const id = bytesArg(m.r, 'id', ID_BYTES);
     if (!id) {
       this.stats.malformed++;
@@ -500,7 +513,8 @@ export class DhtNode {
     const seeds: Contact[] = this.table.closest(target, this.lookupOpts.k * 2).map((n) => ({ id: n.id, addr: n.addr }));
     // Bootstrap routers have unknown ids: give them placeholder ids far from the target.
     for (const a of extraSeeds ?? []) seeds.push({ id: Buffer.from(target.map((b) => b ^ 0xff)), addr: a });
-    const l: RunningLookup = { lookup: new Lookup(target, seeds, this.lookupOpts, now, this.id), method, peers: new Map(), done, ...(want ? { want } : {}) };
+    const opts = { ...this.lookupOpts, softTimeoutMs: this.rtt.timeoutMs() };
+    const l: RunningLookup = { lookup: new Lookup(target, seeds, opts, now, this.id), method, peers: new Map(), done, ...(want ? { want } : {}) };
     this.lookups.add(l);
     this.pump(l, now);
   }

@@ -29,6 +29,12 @@ export interface Candidate extends Contact {
 
 export interface LookupOptions {
   alpha: number;
+  /**
+   * Parallelism once the lookup has stalled (an answer brought nothing closer than the closest
+   * candidate already known): the original Kademlia rule of asking all of the k closest not yet
+   * asked at once, which saves the round trips of walking the last few candidates α at a time.
+   */
+  alphaStalled: number;
   k: number;
   softTimeoutMs: number;
   hardTimeoutMs: number;
@@ -39,6 +45,7 @@ export interface LookupOptions {
 
 export const DEFAULT_LOOKUP: LookupOptions = {
   alpha: 4,
+  alphaStalled: 8,
   k: 8,
   softTimeoutMs: 400,
   hardTimeoutMs: 2000,
@@ -52,6 +59,8 @@ export class Lookup {
   readonly startedAt: number;
   messages = 0;
   finished = false;
+  /** The last answer brought no candidate closer than the closest already known. */
+  private stalled = false;
 
   constructor(
     readonly target: Buffer,
@@ -97,11 +106,12 @@ export class Lookup {
   next(now: number): Candidate[] {
     if (this.finished) return [];
     let active = this.candidates.filter((c) => c.state === 'pending').length;
+    const alpha = this.stalled ? Math.max(this.opts.alpha, this.opts.alphaStalled) : this.opts.alpha;
     const out: Candidate[] = [];
     // Only the closest k non-failed candidates (plus widening for slow ones) are worth asking.
     let considered = 0;
     for (const c of this.candidates) {
-      if (active >= this.opts.alpha) break;
+      if (active >= alpha) break;
       if (c.state === 'failed') continue;
       if (considered >= this.opts.k + this.slowCount()) break;
       considered++;
@@ -130,7 +140,9 @@ export class Lookup {
     if (!c.id.equals(id)) c.id = id; // trust the id it reports for itself
     c.state = 'done';
     if (token) c.token = token;
+    const best = this.candidates[0];
     for (const n of nodes) this.add(n, c.hop + 1);
+    this.stalled = this.candidates[0] === best;
   }
 
   failed(from: PeerAddress): void {

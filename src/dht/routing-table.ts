@@ -10,6 +10,13 @@ import type { PeerAddress } from '../net/compact.js';
 import { ID_BYTES, commonPrefixBits, compareDistance } from './node-id.js';
 
 export const K = 8;
+/**
+ * Bucket sizes of the extended table (as libtorrent's `extended_routing_table`): the buckets far from
+ * our id, which most lookups start from, hold 128, 64, 32 and 16 nodes instead of 8. A lookup's
+ * first requests then land several bits closer to the target, which saves about one round trip,
+ * for a few hundred entries more.
+ */
+export const EXTENDED_BUCKET_SIZES: readonly number[] = [128, 64, 32, 16];
 export const GOOD_MS = 15 * 60_000;
 export const BAD_FAILURES = 2;
 const REPLACEMENTS = 8;
@@ -36,6 +43,10 @@ interface Bucket {
   lastChanged: number;
 }
 
+function idKey(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
+}
+
 export function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1';
 }
@@ -45,10 +56,14 @@ export class RoutingTable {
   private readonly byIp = new Map<string, NodeEntry>();
   /** Every entry by host:port: a node that comes back with a new id replaces its old entry. */
   private readonly byAddr = new Map<string, NodeEntry>();
+  /** Every entry by id (as a latin1 string: the cheapest exact key), so `find` is not a bucket scan. */
+  private readonly byId = new Map<string, NodeEntry>();
 
   constructor(
     public ownId: Buffer,
     now: number,
+    /** Sizes of the first buckets (index 0 is the farthest half of the id space); K after them. */
+    private readonly bucketSizes: readonly number[] = [],
   ) {
     this.buckets.push({ depth: 0, nodes: [], replacements: [], lastChanged: now });
   }
@@ -65,13 +80,17 @@ export class RoutingTable {
     return n.failures === 0 && now - n.lastReply < GOOD_MS;
   }
 
+  private capacity(index: number): number {
+    return this.bucketSizes[index] ?? K;
+  }
+
   private bucketIndex(id: Uint8Array): number {
     const prefix = commonPrefixBits(id, this.ownId);
     return Math.min(prefix, this.buckets.length - 1);
   }
 
   find(id: Uint8Array): NodeEntry | undefined {
-    return this.buckets[this.bucketIndex(id)]!.nodes.find((n) => n.id.equals(id));
+    return this.byId.get(idKey(id));
   }
 
   /**
@@ -102,7 +121,7 @@ export class RoutingTable {
     for (;;) {
       const bi = this.bucketIndex(id);
       const b = this.buckets[bi]!;
-      if (b.nodes.length < K) {
+      if (b.nodes.length < this.capacity(bi)) {
         b.nodes.push(entry);
         b.lastChanged = now;
         this.remember(entry);
@@ -140,15 +159,20 @@ export class RoutingTable {
     for (const n of last.replacements) (commonPrefixBits(n.id, this.ownId) > last.depth ? next.replacements : keepR).push(n);
     last.replacements = keepR;
     this.buckets.push(next);
+    // The new bucket may be smaller than the one it came from: it is the last one (the one holding
+    // our id), so it splits again rather than dropping the nodes nearest to us.
+    if (next.nodes.length > this.capacity(this.buckets.length - 1) && this.buckets.length < ID_BYTES * 8) this.split();
   }
 
   private forget(n: NodeEntry): void {
+    this.byId.delete(idKey(n.id));
     if (this.byIp.get(n.addr.host) === n) this.byIp.delete(n.addr.host);
     const k = `${n.addr.host}:${n.addr.port}`;
     if (this.byAddr.get(k) === n) this.byAddr.delete(k);
   }
 
   private remember(n: NodeEntry): void {
+    this.byId.set(idKey(n.id), n);
     if (!isLoopback(n.addr.host)) this.byIp.set(n.addr.host, n);
     this.byAddr.set(`${n.addr.host}:${n.addr.port}`, n);
   }
@@ -190,7 +214,7 @@ export class RoutingTable {
   closest(target: Uint8Array, count = K, confirmedOnly = false): NodeEntry[] {
     // Keep a small sorted array of the best `count` (insertion): cheaper than sorting the table.
     const best: NodeEntry[] = [];
-    for (const b of this.buckets) {
+    const consider = (b: Bucket): void => {
       for (const n of b.nodes) {
         if (n.failures >= BAD_FAILURES || (confirmedOnly && n.lastReply === 0)) continue;
         if (best.length === count && compareDistance(target, n.id, best[count - 1]!.id) >= 0) continue;
@@ -199,7 +223,13 @@ export class RoutingTable {
         best.splice(i, 0, n);
         if (best.length > count) best.pop();
       }
-    }
+    };
+    // XOR distance orders whole buckets: the target's own bucket is nearest; every bucket deeper
+    // than it (nearer to us) comes next, all in one distance band; then the shallower buckets, each
+    // farther than the one after it. So the scan can stop as soon as a band fills `count`.
+    const bi = this.bucketIndex(target);
+    for (let j = bi; j < this.buckets.length; j++) consider(this.buckets[j]!);
+    for (let j = bi - 1; j >= 0 && best.length < count; j--) consider(this.buckets[j]!);
     return best;
   }
 

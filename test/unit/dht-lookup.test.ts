@@ -32,6 +32,24 @@ describe('lookup', () => {
     assert.ok(!l.isDone(1));
   });
 
+  it('widens to alphaStalled once an answer brings nothing closer, and back to alpha when one does', () => {
+    const seeds = Array.from({ length: 16 }, (_, i) => at(100 + i));
+    const l = new Lookup(TARGET, seeds, DEFAULT_LOOKUP, 0);
+    assert.deepEqual(ds(l.next(0)), [100, 101, 102, 103]);
+    // An answer with something closer: still alpha in flight.
+    l.answered(at(100).addr, at(100).id, [at(50)], undefined);
+    assert.deepEqual(ds(l.next(1)), [50]);
+    assert.deepEqual(ds(l.next(1)), []);
+    // An answer with nothing closer than 50: the k closest not yet asked go out at once.
+    l.answered(at(101).addr, at(101).id, [at(200)], undefined);
+    // The 8 closest are 50, 100..106: of them 104..106 were never asked (50, 102, 103 are out).
+    assert.deepEqual(ds(l.next(2)), [104, 105, 106]);
+    assert.equal(l.candidates.filter((c) => c.state === 'pending').length, 6);
+    // Something closer again: back to alpha (nothing more is sent while more than alpha are out).
+    l.answered(at(50).addr, at(50).id, [at(1)], undefined);
+    assert.deepEqual(ds(l.next(3)), []);
+  });
+
   it('soft timeout: a slow candidate stops counting against alpha; hard timeout fails it', () => {
     const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(at);
     const l = new Lookup(TARGET, seeds, DEFAULT_LOOKUP, 0);
@@ -79,7 +97,7 @@ describe('lookup', () => {
     assert.equal(l.candidates.length, 1);
   });
 
-  it('property: candidates stay sorted by distance and bounded, queries in flight never exceed alpha', () => {
+  it('property: candidates stay sorted by distance and bounded, queries in flight never exceed alpha (alphaStalled once stalled)', () => {
     fc.assert(
       fc.property(fc.array(fc.array(fc.nat({ max: 5000 }), { maxLength: 8 }), { minLength: 1, maxLength: 40 }), fc.integer(), (answers, seed) => {
         const rnd = seededRng(seed);
@@ -87,7 +105,7 @@ describe('lookup', () => {
         let now = 0;
         for (const nodes of answers) {
           const asked = l.next(now);
-          assert.ok(l.candidates.filter((c) => c.state === 'pending').length <= DEFAULT_LOOKUP.alpha);
+          assert.ok(l.candidates.filter((c) => c.state === 'pending').length <= Math.max(DEFAULT_LOOKUP.alpha, DEFAULT_LOOKUP.alphaStalled));
           for (const c of asked) {
             if (rnd() < 0.2) continue; // no answer
             l.answered(c.addr, c.id, nodes.map(at), undefined);

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BAD_FAILURES, GOOD_MS, K, RoutingTable } from '../../src/dht/routing-table.js';
+import { BAD_FAILURES, EXTENDED_BUCKET_SIZES, GOOD_MS, K, RoutingTable } from '../../src/dht/routing-table.js';
 import type { NodeEntry } from '../../src/dht/routing-table.js';
 import { commonPrefixBits, compareDistance } from '../../src/dht/node-id.js';
 import { OUR_ID, addr, idAtPrefix } from './support/dht-helpers.js';
@@ -25,11 +25,11 @@ function prefixCounts(t: RoutingTable): Map<number, number> {
   return m;
 }
 
-function checkInvariants(t: RoutingTable): void {
+function checkInvariants(t: RoutingTable, sizes: readonly number[] = []): void {
   const all = t.all();
   assert.equal(all.length, t.size);
   assert.ok(t.bucketCount >= 1 && t.bucketCount <= 160);
-  for (const [p, c] of prefixCounts(t)) assert.ok(c <= K, `bucket ${p} holds ${c} > K nodes`);
+  for (const [p, c] of prefixCounts(t)) assert.ok(c <= (sizes[p] ?? K), `bucket ${p} holds ${c} > ${sizes[p] ?? K} nodes`);
   const ids = new Set(all.map(hexOf));
   assert.equal(ids.size, all.length, 'an id appears twice');
   assert.ok(!ids.has(t.ownId.toString('hex')), 'our own id is in the table');
@@ -58,6 +58,35 @@ describe('routing table', () => {
     assert.ok(t.bucketCount >= 8, `only ${t.bucketCount} buckets`);
     // Every bucket but the last (which may be partly empty) is full with this many nodes.
     for (let p = 0; p < t.bucketCount - 1; p++) assert.equal(prefixCounts(t).get(p), K, `bucket ${p}`);
+  });
+
+  it('extended table: the far buckets hold 128, 64, 32, 16 nodes, the rest K; nodes near us are never dropped by a split', () => {
+    const rnd = seededRng(11);
+    const t = new RoutingTable(OUR_ID, 0, EXTENDED_BUCKET_SIZES);
+    const near: Buffer[] = [];
+    let host = 1;
+    for (let i = 0; i < 5000; i++) {
+      const bit = Math.min(159, Math.floor(-Math.log2(1 - rnd())));
+      const id = idAtPrefix(OUR_ID, bit, rnd);
+      const res = t.heard(id, addr(host++), 0, true);
+      if (res === 'refused') {
+        const p = Math.min(commonPrefixBits(id, OUR_ID), t.bucketCount - 1);
+        assert.equal(prefixCounts(t).get(p), EXTENDED_BUCKET_SIZES[p] ?? K, `refused with room in bucket ${p}`);
+      }
+      // The first nodes very near us (sharing 12+ bits) arrive while the table has few buckets: a
+      // later split must carry them down, not drop them.
+      if (bit >= 12 && res === 'added' && near.length < 4) near.push(id);
+    }
+    checkInvariants(t, EXTENDED_BUCKET_SIZES);
+    for (let p = 0; p < t.bucketCount - 1; p++) assert.equal(prefixCounts(t).get(p), EXTENDED_BUCKET_SIZES[p] ?? K, `bucket ${p}`);
+    assert.ok(near.length > 0);
+    for (const id of near) assert.ok(t.find(id), 'a node near us was dropped');
+    // closest() scans whole buckets in distance order and stops early: same answer as a full sort.
+    for (let q = 0; q < 40; q++) {
+      const target = idAtPrefix(OUR_ID, q % 14, rnd);
+      const want = t.all().sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 16);
+      assert.deepEqual(t.closest(target, 16).map(hexOf), want.map(hexOf));
+    }
   });
 
   it('does not split a bucket far from us: a 9th far node is refused', () => {
@@ -234,9 +263,10 @@ describe('routing table', () => {
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 300 }), fc.integer(), (ops, seed) => {
+      fc.property(fc.array(op, { maxLength: 300 }), fc.integer(), fc.boolean(), (ops, seed, extended) => {
         const rnd = seededRng(seed);
-        const t = new RoutingTable(OUR_ID, 0);
+        const sizes = extended ? EXTENDED_BUCKET_SIZES : [];
+        const t = new RoutingTable(OUR_ID, 0, sizes);
         const seen: Buffer[] = [];
         let now = 0;
         for (const o of ops) {
@@ -259,7 +289,7 @@ describe('routing table', () => {
               assert.equal(t.find(victim.id), undefined);
             }
           }
-          checkInvariants(t);
+          checkInvariants(t, sizes);
         }
       }),
       { seed: 0x7ab1e, numRuns: 300 },
