@@ -20,11 +20,12 @@ import type { KrpcMessage } from './krpc.js';
 import { ITEM_ERRORS, MAX_SALT_BYTES, MAX_VALUE_BYTES, immutableTarget, mutableTarget, verifyMutable } from './items.js';
 import { DEFAULT_LOOKUP, Lookup } from './lookup.js';
 import type { Candidate, Contact, LookupOptions } from './lookup.js';
-import { ID_BYTES } from './node-id.js';
+import { ID_BYTES, isLocalAddress, secureNodeId, validNodeId } from './node-id.js';
 import { EXTENDED_BUCKET_SIZES, K, RoutingTable } from './routing-table.js';
 import { DEFAULT_STORAGE_LIMITS, DhtStorage, ITEM_TTL_MS } from './storage.js';
 import type { StorageLimits, StoredItem } from './storage.js';
 import { RttEstimator } from './rtt.js';
+import { BLOOM_BYTES, ScrapeBloom } from './scrape-bloom.js';
 import { TokenIssuer } from './tokens.js';
 
 export const QUERY_TIMEOUT_MS = 2000;
@@ -33,6 +34,10 @@ const MAINTENANCE_MS = 5_000;
 const RATE_WINDOW_MS = 1000;
 /** The adaptive soft timeout never goes below this (a node answering late is still taken). */
 const MIN_SOFT_TIMEOUT_MS = 100;
+/** External-address votes: distinct voters needed, voters remembered, candidate addresses kept. */
+const MIN_VOTES = 4;
+const MAX_VOTERS = 256;
+const MAX_ADDRESS_CANDIDATES = 16;
 
 export interface DhtNodeOptions {
   id: Buffer;
@@ -48,6 +53,13 @@ export interface DhtNodeOptions {
   extendedTable?: boolean;
   /** Client version tag (`v`), 4 bytes. */
   version?: Buffer;
+  /**
+   * BEP 42: once answers agree on our external address, take a node id derived from it (default
+   * on). Local addresses (loopback, private ranges) are exempt, so it never fires on a LAN or in tests.
+   */
+  secureId?: boolean;
+  /** BEP 42: keep nodes whose id does not fit their address out of our table (default off, as libtorrent). */
+  enforceNodeId?: boolean;
 }
 
 export interface DhtDeps {
@@ -67,9 +79,21 @@ export interface DhtStats {
   malformed: number;
   rateLimited: number;
   timeouts: number;
+  /** Times we took a new BEP 42 id. */
+  idChanges: number;
   storedTorrents: number;
   storedPeers: number;
   storedItems: number;
+}
+
+/** BEP 33 scrape figures (estimates from bloom filters). */
+export interface ScrapeResult {
+  seeds: number;
+  downloaders: number;
+  /** Nodes that answered with filters. */
+  filters: number;
+  BFsd: Buffer;
+  BFpe: Buffer;
 }
 
 export interface LookupResult {
@@ -81,7 +105,14 @@ export interface LookupResult {
   item?: { v: Buffer; k?: Buffer; sig?: Buffer; seq?: number; salt?: Buffer };
   hops: number;
   messages: number;
+  /** From the start to the end of the lookup (the k closest answered). */
   durationMs: number;
+  /**
+   * From the start until the lookup reached its result: the first peers (get_peers), the item
+   * (get), or the answer of what turned out to be the closest node (find_node). What a user waits
+   * for, since peers are handed over as they come (`onPeers`).
+   */
+  resultMs: number | undefined;
   /** The closest nodes that answered with a write token (for announce_peer / put). */
   writable: { id: Buffer; addr: PeerAddress; token: Buffer }[];
 }
@@ -102,11 +133,18 @@ interface RunningLookup {
   /** For mutable gets: the key, salt and the lowest acceptable seq. */
   want?: { k?: Buffer; salt?: Buffer };
   done: (r: LookupResult) => void;
+  /** get_peers: called with each batch of new peers as answers bring them. */
+  onPeers?: (peers: PeerAddress[]) => void;
+  /** When the first peers or the item arrived. */
+  firstValueAt?: number;
+  /** BEP 33 scrape: the union of the filters the nodes sent. */
+  scrape?: { seeds: ScrapeBloom; peers: ScrapeBloom; legacy: Set<string>; answered: number };
 }
 
 export class DhtNode {
-  readonly id: Buffer;
-  readonly table: RoutingTable;
+  /** Our node id; replaced by a BEP 42 one once our external address is known (see adoptSecureId). */
+  id: Buffer;
+  table: RoutingTable;
   private readonly storage: DhtStorage;
   private readonly tokens: TokenIssuer;
   private readonly out: { to: PeerAddress; bytes: Buffer }[] = [];
@@ -125,9 +163,12 @@ export class DhtNode {
     malformed: 0,
     rateLimited: 0,
     timeouts: 0,
+    idChanges: 0,
   };
-  /** Votes for our external address, from the `ip` field of answers (BEP 42). */
+  /** Votes for our external address, from the `ip` field of answers (BEP 42): address → voters. */
   readonly externalVotes = new Map<string, number>();
+  /** Who voted for what (one vote per answering address). */
+  private readonly voters = new Map<string, string>();
 
   constructor(
     private readonly opts: DhtNodeOptions,
@@ -222,7 +263,7 @@ export class DhtNode {
       if (r) {
         // Recorded at the time of the answer, not of the question.
         const id = bytesArg(r.r, 'id', ID_BYTES);
-        if (id) this.table.heard(Buffer.from(id), addr, this.nowHint, true);
+        if (id) this.heard(Buffer.from(id), addr, this.nowHint, true);
       }
       done?.(r !== undefined);
     });
@@ -232,15 +273,61 @@ export class DhtNode {
     this.lookup('find_node', target, now, done);
   }
 
-  getPeers(infoHash: Buffer, now: number, done: (r: LookupResult) => void): void {
-    this.lookup('get_peers', infoHash, now, done);
+  /**
+   * BEP 33: how many seeds and downloaders a torrent has, estimated from the union of the bloom
+   * filters the nodes around the info-hash return (plus the peers of nodes that only give values).
+   */
+  scrape(infoHash: Buffer, now: number, done: (r: LookupResult & ScrapeResult) => void): void {
+    const state = { seeds: new ScrapeBloom(), peers: new ScrapeBloom(), legacy: new Set<string>(), answered: 0 };
+    this.lookup(
+      'get_peers',
+      infoHash,
+      now,
+      (r) => {
+        // Values from nodes without filters count as downloaders unless a filter says seed.
+        for (const host of state.legacy) if (!state.seeds.mayContainIp(host)) state.peers.insertIp(host);
+        done({ ...r, seeds: state.seeds.estimate(), downloaders: state.peers.estimate(), filters: state.answered, BFsd: state.seeds.toBuffer(), BFpe: state.peers.toBuffer() });
+      },
+      undefined,
+      undefined,
+      undefined,
+      state,
+    );
   }
 
-  /** get_peers, then announce_peer to the k closest that gave us a token. */
-  announce(infoHash: Buffer, port: number, impliedPort: boolean, now: number, done: (r: LookupResult & { stored: number }) => void): void {
-    this.lookup('get_peers', infoHash, now, (r) => {
-      this.sendToAll(r.writable, 'announce_peer', (c) => ({ info_hash: infoHash, port, implied_port: impliedPort ? 1 : undefined, token: c.token }), (stored) => done({ ...r, stored }));
-    });
+  /** Peers of a torrent; `onPeers` gets them as they come, `done` all of them at the end. */
+  getPeers(infoHash: Buffer, now: number, done: (r: LookupResult) => void, onPeers?: (peers: PeerAddress[]) => void): void {
+    this.lookup('get_peers', infoHash, now, done, undefined, undefined, onPeers);
+  }
+
+  /**
+   * get_peers, then announce_peer to the k closest that gave us a token. `seed`: we have the whole
+   * torrent (BEP 33 counts us as a seed); `onPeers`: the peers the lookup finds, as they come.
+   */
+  announce(
+    infoHash: Buffer,
+    port: number,
+    impliedPort: boolean,
+    now: number,
+    done: (r: LookupResult & { stored: number }) => void,
+    extra: { seed?: boolean; onPeers?: (peers: PeerAddress[]) => void } = {},
+  ): void {
+    this.lookup(
+      'get_peers',
+      infoHash,
+      now,
+      (r) => {
+        this.sendToAll(
+          r.writable,
+          'announce_peer',
+          (c) => ({ info_hash: infoHash, port, implied_port: impliedPort ? 1 : undefined, seed: extra.seed ? 1 : undefined, token: c.token }),
+          (stored) => done({ ...r, stored }),
+        );
+      },
+      undefined,
+      undefined,
+      extra.onPeers,
+    );
   }
 
   /** BEP 44 get: an immutable item by its target, or a mutable one by public key (+ salt). */
@@ -316,7 +403,7 @@ export class DhtNode {
       return;
     }
     // A new node that queried us is pinged before we vouch for it to others.
-    if (!m.ro && this.table.heard(Buffer.from(id), from, now, false) === 'added') this.ping(from, now);
+    if (!m.ro && this.heard(Buffer.from(id), from, now, false) === 'added') this.ping(from, now);
     const reply = (r: Record<string, Encodable | undefined>): void =>
       this.send(from, encodeResponse(m.t, { id: this.id, ...r }, { ip: encodeCompactIPv4([from]), ...(this.opts.version ? { version: this.opts.version } : {}) }));
     const error = (code: number, message: string): void => this.send(from, encodeError(m.t, code, message));
@@ -335,11 +422,14 @@ export class DhtNode {
       case 'get_peers': {
         const ih = bytesArg(m.a, 'info_hash', ID_BYTES);
         if (!ih) return error(KRPC_ERROR.protocol, 'missing info_hash');
-        const peers = this.storage.getPeers(Buffer.from(ih), now);
+        const scrape = intArg(m.a, 'scrape') === 1 ? this.storage.scrape(Buffer.from(ih), now) : undefined;
+        // With the two 256-byte filters (BEP 33) fewer values fit in one datagram.
+        const peers = this.storage.getPeers(Buffer.from(ih), now, scrape ? 20 : 50, intArg(m.a, 'noseed') === 1);
         reply({
           token: this.tokens.issue(from.host, now),
           values: peers.length > 0 ? peers.map((p) => encodeCompactIPv4([p])) : undefined,
           nodes: nodesFor(ih),
+          ...(scrape ? { BFsd: scrape.seeds.toBuffer(), BFpe: scrape.peers.toBuffer() } : {}),
         });
         return;
       }
@@ -485,18 +575,83 @@ export class DhtNode {
     }
     if (m.ip && m.ip.length === 6) {
       const [me] = decodeCompactIPv4(Buffer.concat([m.ip]));
-      if (me) {
-        // Bounded: a stranger can claim any address, so only a few candidates are kept.
-        if (!this.externalVotes.has(me.host) && this.externalVotes.size >= 16) {
-          let least: string | undefined;
-          for (const [k, v] of this.externalVotes) if (least === undefined || v < this.externalVotes.get(least)!) least = k;
-          this.externalVotes.delete(least!);
-        }
-        this.externalVotes.set(me.host, (this.externalVotes.get(me.host) ?? 0) + 1);
+      if (me) this.vote(from.host, me.host, now);
+    }
+    if (m.r.get('ro') !== 1) this.heard(Buffer.from(id), from, now, true);
+    t.onReply?.(m);
+  }
+
+  /** Into the routing table, unless BEP 42 is enforced and the id does not fit the address. */
+  private heard(id: Buffer, from: PeerAddress, now: number, replied: boolean): 'added' | 'known' | 'refused' {
+    if (this.opts.enforceNodeId && !validNodeId(id, from.host)) return 'refused';
+    return this.table.heard(id, from, now, replied);
+  }
+
+  /**
+   * One vote per answering address for the external address it saw us at (BEP 42 `ip`). Bounded:
+   * strangers can claim anything, so few candidates and a window of recent voters are kept.
+   */
+  private vote(voter: string, claimed: string, now: number): void {
+    const prev = this.voters.get(voter);
+    if (prev === claimed) return;
+    if (prev !== undefined) {
+      const n = (this.externalVotes.get(prev) ?? 1) - 1;
+      if (n <= 0) this.externalVotes.delete(prev);
+      else this.externalVotes.set(prev, n);
+      this.voters.delete(voter);
+    }
+    if (this.voters.size >= MAX_VOTERS) {
+      // The oldest voter's vote lapses (Map keeps insertion order).
+      const [oldVoter, oldClaim] = this.voters.entries().next().value as [string, string];
+      this.voters.delete(oldVoter);
+      const n = (this.externalVotes.get(oldClaim) ?? 1) - 1;
+      if (n <= 0) this.externalVotes.delete(oldClaim);
+      else this.externalVotes.set(oldClaim, n);
+    }
+    if (!this.externalVotes.has(claimed) && this.externalVotes.size >= MAX_ADDRESS_CANDIDATES) return;
+    this.voters.set(voter, claimed);
+    this.externalVotes.set(claimed, (this.externalVotes.get(claimed) ?? 0) + 1);
+    this.adoptSecureId(now);
+  }
+
+  /** Our external address once enough distinct nodes agree on it (and clearly more than on any other). */
+  externalAddress(): string | undefined {
+    let best: string | undefined;
+    let top = 0;
+    let second = 0;
+    for (const [ip, n] of this.externalVotes) {
+      if (n > top) {
+        second = top;
+        top = n;
+        best = ip;
+      } else if (n > second) second = n;
+    }
+    return best !== undefined && top >= MIN_VOTES && top >= 2 * second ? best : undefined;
+  }
+
+  /**
+   * BEP 42: when our external address is known and public and our id does not fit it, take one
+   * that does. The table is rebuilt around the new id (same nodes) and a lookup of the new id finds
+   * our new neighbours; nodes that store us under the old id forget it as their entries age.
+   */
+  private adoptSecureId(now: number): void {
+    if (this.opts.secureId === false) return;
+    const ip = this.externalAddress();
+    if (ip === undefined || isLocalAddress(ip) || validNodeId(this.id, ip)) return;
+    const id = secureNodeId(ip, this.deps.random(ID_BYTES));
+    const old = this.table;
+    this.id = id;
+    this.table = new RoutingTable(id, now, this.opts.extendedTable === false ? [] : EXTENDED_BUCKET_SIZES);
+    for (const n of old.all()) {
+      this.table.heard(n.id, n.addr, n.lastSeen, false);
+      const e = this.table.find(n.id);
+      if (e) {
+        e.lastReply = n.lastReply;
+        e.failures = n.failures;
       }
     }
-    if (m.r.get('ro') !== 1) this.table.heard(Buffer.from(id), from, now, true);
-    t.onReply?.(m);
+    this.stats.idChanges++;
+    this.lookup('find_node', id, now, () => undefined);
   }
 
   // ================= lookups =================
@@ -508,13 +663,15 @@ export class DhtNode {
     done: (r: LookupResult) => void,
     extraSeeds?: readonly PeerAddress[],
     want?: RunningLookup['want'],
+    onPeers?: RunningLookup['onPeers'],
+    scrape?: RunningLookup['scrape'],
   ): void {
     this.nowHint = now;
     const seeds: Contact[] = this.table.closest(target, this.lookupOpts.k * 2).map((n) => ({ id: n.id, addr: n.addr }));
     // Bootstrap routers have unknown ids: give them placeholder ids far from the target.
     for (const a of extraSeeds ?? []) seeds.push({ id: Buffer.from(target.map((b) => b ^ 0xff)), addr: a });
     const opts = { ...this.lookupOpts, softTimeoutMs: this.rtt.timeoutMs() };
-    const l: RunningLookup = { lookup: new Lookup(target, seeds, opts, now, this.id), method, peers: new Map(), done, ...(want ? { want } : {}) };
+    const l: RunningLookup = { lookup: new Lookup(target, seeds, opts, now, this.id), method, peers: new Map(), done, ...(want ? { want } : {}), ...(onPeers ? { onPeers } : {}), ...(scrape ? { scrape } : {}) };
     this.lookups.add(l);
     this.pump(l, now);
   }
@@ -527,7 +684,11 @@ export class DhtNode {
     }
     for (const c of l.lookup.next(now)) {
       const args: Record<string, Encodable | undefined> =
-        l.method === 'find_node' ? { target: l.lookup.target } : l.method === 'get_peers' ? { info_hash: l.lookup.target } : { target: l.lookup.target };
+        l.method === 'find_node'
+          ? { target: l.lookup.target }
+          : l.method === 'get_peers'
+            ? { info_hash: l.lookup.target, ...(l.scrape ? { scrape: 1 } : {}) }
+            : { target: l.lookup.target };
       this.query(c.addr, l.method, args, now, (r) => this.onLookupReply(l, c, r), l);
     }
     if (l.lookup.isDone(now)) this.finish(l, now);
@@ -548,17 +709,39 @@ export class DhtNode {
     const nodesRaw = bytesArg(r.r, 'nodes');
     const nodes = nodesRaw ? decodeCompactNodes(nodesRaw) : [];
     const token = bytesArg(r.r, 'token');
-    l.lookup.answered(c.addr, id, nodes, token ? Buffer.from(token) : undefined);
+    l.lookup.answered(c.addr, id, nodes, token ? Buffer.from(token) : undefined, now);
     if (l.method === 'get_peers') {
       const values = r.r.get('values');
       if (Array.isArray(values)) {
+        const fresh: PeerAddress[] = [];
         for (const v of values.slice(0, 100)) {
           if (!Buffer.isBuffer(v)) continue;
-          for (const p of decodeCompactIPv4(v)) l.peers.set(`${p.host}:${p.port}`, p);
+          for (const p of decodeCompactIPv4(v)) {
+            const key = `${p.host}:${p.port}`;
+            if (l.peers.has(key)) continue;
+            l.peers.set(key, p);
+            fresh.push(p);
+          }
+        }
+        if (fresh.length > 0) {
+          l.firstValueAt ??= now;
+          l.onPeers?.(fresh);
+        }
+      }
+      if (l.scrape) {
+        const sd = bytesArg(r.r, 'BFsd', BLOOM_BYTES);
+        const pe = bytesArg(r.r, 'BFpe', BLOOM_BYTES);
+        if (sd && pe) {
+          l.scrape.seeds.merge(Buffer.from(sd));
+          l.scrape.peers.merge(Buffer.from(pe));
+          l.scrape.answered++;
+        } else if (Array.isArray(values)) {
+          for (const v of values.slice(0, 100)) if (Buffer.isBuffer(v)) for (const p of decodeCompactIPv4(v)) l.scrape.legacy.add(p.host);
         }
       }
     } else if (l.method === 'get') {
       this.takeItem(l, r.r);
+      if (l.item) l.firstValueAt ??= now;
     }
     this.pump(l, now);
   }
@@ -599,8 +782,14 @@ export class DhtNode {
       hops: l.lookup.hops,
       messages: l.lookup.messages,
       durationMs: now - l.lookup.startedAt,
+      resultMs: this.resultTime(l, closest[0]),
       writable: closest.filter((c) => c.token).map((c) => ({ id: c.id, addr: c.addr, token: c.token! })),
     });
+  }
+
+  private resultTime(l: RunningLookup, closest: Candidate | undefined): number | undefined {
+    const at = l.method === 'find_node' ? closest?.answeredAt : l.firstValueAt;
+    return at === undefined ? undefined : at - l.lookup.startedAt;
   }
 
   private sendToAll(

@@ -22,6 +22,8 @@ type CandidateState = 'new' | 'pending' | 'slow' | 'done' | 'failed';
 export interface Candidate extends Contact {
   state: CandidateState;
   sentAt: number;
+  /** When its answer came (for measurements: when the lookup reached it). */
+  answeredAt?: number;
   hop: number;
   /** Write token from its answer (get_peers / get). */
   token?: Buffer;
@@ -41,6 +43,12 @@ export interface LookupOptions {
   maxDurationMs: number;
   /** Keep at most this many candidates (the closest). */
   maxCandidates: number;
+  /**
+   * A slow candidate closer than every node that has answered may be the closest of all: the end
+   * waits for it until `lateFactor` soft timeouts have passed (RTTs are heavy-tailed, and a
+   * timeout derived from their mean and deviation is sometimes too short for the one that matters).
+   */
+  lateFactor: number;
 }
 
 export const DEFAULT_LOOKUP: LookupOptions = {
@@ -51,6 +59,7 @@ export const DEFAULT_LOOKUP: LookupOptions = {
   hardTimeoutMs: 2000,
   maxDurationMs: 20_000,
   maxCandidates: 64,
+  lateFactor: 2,
 };
 
 export class Lookup {
@@ -61,6 +70,7 @@ export class Lookup {
   finished = false;
   /** The last answer brought no candidate closer than the closest already known. */
   private stalled = false;
+  private lastTick = -Infinity;
 
   constructor(
     readonly target: Buffer,
@@ -134,11 +144,12 @@ export class Lookup {
   }
 
   /** An answer from `from` carrying closer nodes. */
-  answered(from: PeerAddress, id: Buffer, nodes: readonly Contact[], token: Buffer | undefined): void {
+  answered(from: PeerAddress, id: Buffer, nodes: readonly Contact[], token: Buffer | undefined, now?: number): void {
     const c = this.find(from);
     if (!c || c.state === 'done') return;
     if (!c.id.equals(id)) c.id = id; // trust the id it reports for itself
     c.state = 'done';
+    if (now !== undefined) c.answeredAt = now;
     if (token) c.token = token;
     const best = this.candidates[0];
     for (const n of nodes) this.add(n, c.hop + 1);
@@ -152,6 +163,7 @@ export class Lookup {
 
   /** Advances timeouts; returns the candidates that just hard-failed. */
   tick(now: number): Candidate[] {
+    this.lastTick = now;
     const dead: Candidate[] = [];
     for (const c of this.candidates) {
       if ((c.state === 'pending' || c.state === 'slow') && now >= c.sentAt + this.opts.hardTimeoutMs) {
@@ -173,7 +185,11 @@ export class Lookup {
     // if it comes before the end, but the end does not wait for it.
     let answered = 0;
     for (const c of this.candidates) {
-      if (c.state === 'failed' || c.state === 'slow') continue;
+      if (c.state === 'failed') continue;
+      if (c.state === 'slow') {
+        if (answered === 0 && now < c.sentAt + this.opts.lateFactor * this.opts.softTimeoutMs) return false;
+        continue;
+      }
       if (c.state !== 'done') return false;
       if (++answered >= this.opts.k) return true;
     }
@@ -194,7 +210,10 @@ export class Lookup {
     let d: number | undefined;
     for (const c of this.candidates) {
       if (c.state === 'pending') d = Math.min(d ?? Infinity, c.sentAt + this.opts.softTimeoutMs);
-      else if (c.state === 'slow') d = Math.min(d ?? Infinity, c.sentAt + this.opts.hardTimeoutMs);
+      else if (c.state === 'slow') {
+        const late = c.sentAt + this.opts.lateFactor * this.opts.softTimeoutMs;
+        d = Math.min(d ?? Infinity, late > this.lastTick ? late : c.sentAt + this.opts.hardTimeoutMs);
+      }
     }
     return d === undefined ? undefined : Math.min(d, this.startedAt + this.opts.maxDurationMs);
   }

@@ -43,11 +43,15 @@ export class ScrapeBloom {
 
   /** Adds an IPv4 (dotted) or IPv6 address; throws RangeError for anything else, host names included. */
   insertIp(host: string): void {
-    const hash = createHash('sha1').update(addressBytes(host)).digest();
-    // Little-endian 16-bit indexes from the first four hash bytes, then low-bit-first within each
-    // byte, as the BEP's reference code: other nodes' filters only OR correctly if bits line up.
-    this.setBit((hash[0]! | (hash[1]! << 8)) % M);
-    this.setBit((hash[2]! | (hash[3]! << 8)) % M);
+    const [a, b] = indexes(host);
+    this.setBit(a);
+    this.setBit(b);
+  }
+
+  /** Whether the address may be in the set (both its bits set; false positives as any bloom filter). */
+  mayContainIp(host: string): boolean {
+    const [a, b] = indexes(host);
+    return this.hasBit(a) && this.hasBit(b);
   }
 
   /** Ors in another filter, so this one then represents the union of both sets. */
@@ -72,9 +76,22 @@ export class ScrapeBloom {
     return n;
   }
 
+  private hasBit(index: number): boolean {
+    return (this.bits[index >> 3]! & (1 << (index & 7))) !== 0;
+  }
+
   private setBit(index: number): void {
     this.bits[index >> 3] = this.bits[index >> 3]! | (1 << (index & 7));
   }
+}
+
+/**
+ * Little-endian 16-bit indexes from the first four hash bytes (set low-bit-first within each byte
+ * by setBit), as the BEP's reference code: other nodes' filters only OR correctly if bits line up.
+ */
+function indexes(host: string): [number, number] {
+  const hash = createHash('sha1').update(addressBytes(host)).digest();
+  return [(hash[0]! | (hash[1]! << 8)) % M, (hash[2]! | (hash[3]! << 8)) % M];
 }
 
 function checkSize(b: Buffer): void {

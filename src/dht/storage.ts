@@ -5,6 +5,7 @@
  */
 import type { PeerAddress } from '../net/compact.js';
 import { addressKey } from '../net/compact.js';
+import { ScrapeBloom } from './scrape-bloom.js';
 
 export const PEER_TTL_MS = 30 * 60_000;
 export const ITEM_TTL_MS = 2 * 60 * 60_000;
@@ -48,15 +49,35 @@ export class DhtStorage {
     return true;
   }
 
-  getPeers(infoHash: Buffer, now: number, max = 50): PeerAddress[] {
+  /** Up to `max` peers; `noSeeds` (BEP 33 `noseed`): downloaders first, seeds only to fill up. */
+  getPeers(infoHash: Buffer, now: number, max = 50, noSeeds = false): PeerAddress[] {
     const m = this.peers.get(infoHash.toString('hex'));
     if (!m) return [];
     const out: PeerAddress[] = [];
+    const seeds: PeerAddress[] = [];
     for (const [k, p] of m) {
       if (p.expires <= now) m.delete(k);
+      else if (noSeeds && p.seed) seeds.push(p.addr);
       else if (out.length < max) out.push(p.addr);
     }
+    for (const s of seeds) {
+      if (out.length >= max) break;
+      out.push(s);
+    }
     return out;
+  }
+
+  /**
+   * BEP 33 scrape: bloom filters of the seeds' and the downloaders' addresses stored for the
+   * torrent, or undefined when we store nothing for it (the BEP: only nodes with entries answer).
+   */
+  scrape(infoHash: Buffer, now: number): { seeds: ScrapeBloom; peers: ScrapeBloom } | undefined {
+    const m = this.peers.get(infoHash.toString('hex'));
+    if (!m) return undefined;
+    const seeds = new ScrapeBloom();
+    const peers = new ScrapeBloom();
+    for (const p of m.values()) if (p.expires > now) (p.seed ? seeds : peers).insertIp(p.addr.host);
+    return { seeds, peers };
   }
 
   putItem(target: Buffer, item: StoredItem): boolean {

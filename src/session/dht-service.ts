@@ -47,13 +47,16 @@ export class DhtService {
   /** Announces the torrent (and takes the peers found) now and every 15 min; searches every 30 s while it downloads. */
   track(t: Torrent, listenPort: number): void {
     const h = t.wireHash;
+    // Peers go to the torrent as the lookup finds them, not when it ends: the first connections
+    // start after one or two round trips instead of the whole lookup.
+    const take = (peers: PeerAddress[]): void => t.addPeers(peers);
     const announce = (): void => {
-      void this.socket.announce(h, listenPort).then((r) => t.addPeers(r.peers));
+      void this.socket.announce(h, listenPort, false, { seed: t.done, onPeers: take });
     };
     announce();
     const a = setInterval(announce, ANNOUNCE_MS);
     const s = setInterval(() => {
-      if (!t.done) void this.socket.getPeers(h).then((r) => t.addPeers(r.peers));
+      if (!t.done) void this.socket.getPeers(h, take);
     }, SEARCH_MS);
     a.unref();
     s.unref();

@@ -24,7 +24,9 @@
  *   2. a libtorrent seeder announced only through the DHT is found and downloaded from by `shoal get`;
  *   3. a `shoal seed` is found through the DHT by libtorrent, which downloads from it;
  *   6. CLI: announce → get-peers; `get --no-dht` with no peer source; a node restarted with its
- *      SHOAL_HOME reloads its routing table (and a `shoal get` finds peers with no --bootstrap).
+ *      SHOAL_HOME reloads its routing table (and a `shoal get` finds peers with no --bootstrap);
+ *   7. BEP 33 scrape: a seed and a downloader announced from two loopback addresses are counted from
+ *      the bloom filters of shoal's and libtorrent's nodes.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -314,6 +316,26 @@ void test('6a. shoal dht get-peers after shoal dht announce --peer-port N return
   assert.equal(lgp.code, 0, lgp.describe);
   assert.deepEqual(lgp.last?.peers, [addr(peerPort)], lgp.describe);
   announced = { infoHash, peer: addr(peerPort) };
+});
+
+void test('7. BEP 33: announces from two addresses (one a seed) are counted by shoal dht scrape, with libtorrent nodes answering with filters too', { timeout: 60_000 }, async () => {
+  const infoHash = randomBytes(20).toString('hex');
+  // Bloom filters count addresses, so the two announcers bind two loopback addresses.
+  const seed = await shoalOnce(['dht', 'announce', infoHash, '--seed', '--host', '127.0.0.2', '--peer-port', '41001', ...sBoot(), '--json'], oneShotHome);
+  assert.equal(seed.code, 0, seed.describe);
+  const leech = await shoalOnce(['dht', 'announce', infoHash, '--host', '127.0.0.3', '--peer-port', '41002', ...sBoot(), '--json'], oneShotHome);
+  assert.equal(leech.code, 0, leech.describe);
+  const announcedOn = Math.min(Number(shoalJson(seed).stored), Number(shoalJson(leech).stored));
+  // Every node of this small DHT is among the 8 closest: the three libtorrent nodes stored both.
+  assert.ok(announcedOn >= shoalNodes().length + L.length - 1, `stored on ${announcedOn} nodes\n${seed.describe}\n${leech.describe}`);
+  const sc = await shoalOnce(['dht', 'scrape', infoHash, ...sBoot(), '--json'], oneShotHome);
+  assert.equal(sc.code, 0, sc.describe);
+  const j = shoalJson(sc);
+  assert.equal(j.seeds, 1, sc.describe);
+  assert.equal(j.downloaders, 1, sc.describe);
+  // More filters than there are shoal nodes: libtorrent's filters were taken, and (as the counts
+  // stay at 1 and 1 in the union) set the same bits as shoal's for the same addresses.
+  assert.ok(Number(j.filters) > shoalNodes().length, `filters from ${String(j.filters)} nodes\n${sc.describe}`);
 });
 
 void test('6b. shoal get --no-dht <magnet> with no peer and no tracker exits 2 with a one-line error', { timeout: 30_000 }, async () => {

@@ -1,11 +1,14 @@
 /**
  * `shoal dht …`: a standalone DHT node (a bootstrap node for a private network) and one-shot DHT
- * operations: get-peers, announce, BEP 44 put/get (immutable and mutable), keygen.
+ * operations: get-peers, scrape (BEP 33), announce, BEP 44 put/get (immutable and mutable), keygen.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import type { Command } from 'commander';
 import { decode, encode } from '../../bencode/index.js';
 import { generateKeys, keysFromSeed, mutableTarget, signMutable } from '../../dht/items.js';
+import { DEFAULT_STORAGE_LIMITS } from '../../dht/storage.js';
+import type { StorageLimits } from '../../dht/storage.js';
 import { AddressFilter } from '../../net/cidr.js';
 import { DhtSocket } from '../../runtime/node/dht-socket.js';
 import { DEFAULT_BOOTSTRAP, resolveBootstrap, stateDir } from '../../session/dht-service.js';
@@ -15,10 +18,14 @@ import { join } from 'node:path';
 
 interface DhtCliOptions {
   port?: string;
+  host?: string;
   bootstrap: string[];
   json?: boolean;
   readOnly?: boolean;
   store?: boolean;
+  maxTorrents?: string;
+  maxPeers?: string;
+  maxItems?: string;
   allow: string[];
   deny: string[];
 }
@@ -28,6 +35,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function common(c: Command): Command {
   return c
     .option('--port <n>', 'UDP port (default: any free port)')
+    .option('--host <ip>', 'local address to bind (default: all IPv4 addresses)')
     .option('--bootstrap <host:port>', 'bootstrap node (replaces the public routers); repeatable', collect, [])
     .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
     .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
@@ -36,18 +44,35 @@ function common(c: Command): Command {
 
 async function openNode(o: DhtCliOptions, persistent: boolean): Promise<{ s: DhtSocket; filter: AddressFilter }> {
   const filter = AddressFilter.fromEnv(process.env, o.allow, o.deny);
+  if (o.host !== undefined && !isIPv4(o.host)) throw new UsageError(`--host must be an IPv4 address, not ${JSON.stringify(o.host)}`);
   const s = await DhtSocket.open({
     port: parsePort(o.port),
+    ...(o.host !== undefined ? { host: o.host } : {}),
     filter,
     // One-shot commands run read-only (BEP 43): a node that is gone in a second must not end up in
     // everyone's routing table.
     ...(o.readOnly || !persistent ? { readOnly: true } : {}),
     ...(o.store === false ? { storeItems: false } : {}),
+    limits: storageLimits(o),
     ...(persistent ? { statePath: join(stateDir(), 'dht-node.json') } : {}),
   });
   const boot = await resolveBootstrap(o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP, filter);
   if (boot.length > 0 || s.node.table.size > 0) await s.bootstrap(boot);
   return { s, filter };
+}
+
+function count(text: string | undefined, fallback: number, what: string): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) > 1_000_000) throw new UsageError(`${what} must be a whole number from 0 to 1000000`);
+  return Number(text);
+}
+
+function storageLimits(o: DhtCliOptions): StorageLimits {
+  return {
+    maxTorrents: count(o.maxTorrents, DEFAULT_STORAGE_LIMITS.maxTorrents, '--max-torrents'),
+    maxPeersPerTorrent: count(o.maxPeers, DEFAULT_STORAGE_LIMITS.maxPeersPerTorrent, '--max-peers'),
+    maxItems: count(o.maxItems, DEFAULT_STORAGE_LIMITS.maxItems, '--max-items'),
+  };
 }
 
 function parseHash(text: string, what: string, bytes = 20): Buffer {
@@ -87,6 +112,9 @@ export function addDhtCommands(p: Command, setCode: (c: number) => void): void {
   common(dht.command('node', { isDefault: true }).description('run a standalone DHT node (e.g. a bootstrap node for a private network)'))
     .option('--read-only', 'BEP 43 read-only: ask but never answer')
     .option('--no-store', 'do not store others\' BEP 44 items')
+    .option('--max-torrents <n>', `store peers for at most this many torrents (default ${DEFAULT_STORAGE_LIMITS.maxTorrents})`)
+    .option('--max-peers <n>', `store at most this many peers per torrent (default ${DEFAULT_STORAGE_LIMITS.maxPeersPerTorrent})`)
+    .option('--max-items <n>', `store at most this many BEP 44 items (default ${DEFAULT_STORAGE_LIMITS.maxItems})`)
     .action(async (o: DhtCliOptions) => {
       const { s } = await openNode(o, true);
       show(o.json, { event: 'ready', id: s.node.id.toString('hex'), port: s.port }, `DHT node ${s.node.id.toString('hex')} on UDP port ${s.port}`);
@@ -118,13 +146,27 @@ export function addDhtCommands(p: Command, setCode: (c: number) => void): void {
     setCode(peers.length > 0 ? EXIT_OK : EXIT_INCOMPLETE);
   });
 
+  common(dht.command('scrape').argument('<info-hash>', 'hex').description('estimate how many seeds and downloaders a torrent has (BEP 33)')).action(async (hash: string, o: DhtCliOptions) => {
+    const ih = parseHash(hash, 'info-hash');
+    const { s } = await openNode(o, false);
+    const r = await s.scrape(ih);
+    await s.close();
+    show(
+      o.json,
+      { infoHash: hash.toLowerCase(), seeds: r.seeds, downloaders: r.downloaders, filters: r.filters, nodes: r.closest.length },
+      `seeds ~${r.seeds}, downloaders ~${r.downloaders} (from ${r.filters} node${r.filters === 1 ? '' : 's'} that store it)`,
+    );
+    setCode(r.filters > 0 || r.peers.length > 0 ? EXIT_OK : EXIT_INCOMPLETE);
+  });
+
   common(dht.command('announce').argument('<info-hash>', 'hex').description('announce that we (this port) have a torrent'))
     .option('--peer-port <n>', 'the TCP port peers should connect to (default: the DHT port)')
-    .action(async (hash: string, o: DhtCliOptions & { peerPort?: string }) => {
+    .option('--seed', 'we have the whole torrent (counted as a seed in BEP 33 scrapes)')
+    .action(async (hash: string, o: DhtCliOptions & { peerPort?: string; seed?: boolean }) => {
       const ih = parseHash(hash, 'info-hash');
       const { s } = await openNode(o, false);
       const port = o.peerPort !== undefined ? parsePort(o.peerPort) : s.port;
-      const r = await s.announce(ih, port, o.peerPort === undefined);
+      const r = await s.announce(ih, port, o.peerPort === undefined, { seed: o.seed === true });
       await s.close();
       show(o.json, { infoHash: hash.toLowerCase(), stored: r.stored, port }, `announced on ${r.stored} nodes`);
       setCode(r.stored > 0 ? EXIT_OK : EXIT_INCOMPLETE);

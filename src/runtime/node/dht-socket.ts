@@ -10,7 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DhtNode } from '../../dht/dht-node.js';
-import type { DhtNodeOptions, LookupResult } from '../../dht/dht-node.js';
+import type { DhtNodeOptions, LookupResult, ScrapeResult } from '../../dht/dht-node.js';
 import type { AddressFilter } from '../../net/cidr.js';
 import type { PeerAddress } from '../../net/compact.js';
 import { xoshiro128 } from '../../util/prng.js';
@@ -117,12 +117,18 @@ export class DhtSocket {
     return new Promise((resolve) => this.act((now) => this.node.bootstrap(addrs, now, resolve)));
   }
 
-  getPeers(infoHash: Buffer): Promise<LookupResult> {
-    return new Promise((resolve) => this.act((now) => this.node.getPeers(infoHash, now, resolve)));
+  /** Resolves with every peer found at the end; `onPeers` has them as they come. */
+  getPeers(infoHash: Buffer, onPeers?: (peers: PeerAddress[]) => void): Promise<LookupResult> {
+    return new Promise((resolve) => this.act((now) => this.node.getPeers(infoHash, now, resolve, onPeers)));
   }
 
-  announce(infoHash: Buffer, port: number, impliedPort = false): Promise<LookupResult & { stored: number }> {
-    return new Promise((resolve) => this.act((now) => this.node.announce(infoHash, port, impliedPort, now, resolve)));
+  announce(infoHash: Buffer, port: number, impliedPort = false, extra: { seed?: boolean; onPeers?: (peers: PeerAddress[]) => void } = {}): Promise<LookupResult & { stored: number }> {
+    return new Promise((resolve) => this.act((now) => this.node.announce(infoHash, port, impliedPort, now, resolve, extra)));
+  }
+
+  /** BEP 33: estimated seeds and downloaders of a torrent. */
+  scrape(infoHash: Buffer): Promise<LookupResult & ScrapeResult> {
+    return new Promise((resolve) => this.act((now) => this.node.scrape(infoHash, now, resolve)));
   }
 
   get(target: Buffer, want?: { k?: Buffer; salt?: Buffer }): Promise<LookupResult> {

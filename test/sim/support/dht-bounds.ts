@@ -43,14 +43,25 @@ export function assertBounds(f: ScenarioFigures): void {
   assert.ok(f.mutableGets.ok / f.mutableGets.n >= BOUNDS.itemGetSuccess, `mutable gets ${f.mutableGets.ok}/${f.mutableGets.n}`);
 }
 
-/** One line per goal: the figure after churn (the harder case), and whether it meets the goal. */
+/**
+ * One line per goal: the figures after churn (the harder case), and whether each meets the goal.
+ * Latency is given three ways, since "a lookup" ends at different points for different uses:
+ * get_peers until the first peers came (what a downloader waits for, and what Jimenez et al.
+ * measured), find_node until the closest node answered, and find_node until the lookup ended (the
+ * k closest answered: what an announce or a put waits for).
+ */
 export function goalsText(f: ScenarioFigures): string[] {
   const s = f.after;
   const line = (name: string, value: string, met: boolean, goal: string): string => `  goal ${name} ${goal}: ${value} — ${met ? 'met' : 'NOT met'}`;
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
   return [
-    'against the goals (find_node after churn):',
-    line('median latency', `${s.latencyMs.median.toFixed(0)} ms`, s.latencyMs.median <= GOALS.latencyMedianMs, `≤ ${GOALS.latencyMedianMs} ms`),
-    line('p99 latency', `${s.latencyMs.p99.toFixed(0)} ms`, s.latencyMs.p99 < GOALS.latencyP99Ms, `< ${GOALS.latencyP99Ms} ms`),
+    'against the goals (after churn):',
+    line('median latency, get_peers to first peers', ms(f.getPeers.firstPeersMedianMs), f.getPeers.firstPeersMedianMs <= GOALS.latencyMedianMs, `≤ ${GOALS.latencyMedianMs} ms`),
+    line('p99 latency, get_peers to first peers', ms(f.getPeers.firstPeersP99Ms), f.getPeers.firstPeersP99Ms < GOALS.latencyP99Ms, `< ${GOALS.latencyP99Ms} ms`),
+    line('median latency, find_node to the closest node', ms(s.resultMs.median), s.resultMs.median <= GOALS.latencyMedianMs, `≤ ${GOALS.latencyMedianMs} ms`),
+    line('p99 latency, find_node to the closest node', ms(s.resultMs.p99), s.resultMs.p99 < GOALS.latencyP99Ms, `< ${GOALS.latencyP99Ms} ms`),
+    line('median latency, find_node to the end', ms(s.latencyMs.median), s.latencyMs.median <= GOALS.latencyMedianMs, `≤ ${GOALS.latencyMedianMs} ms`),
+    line('p99 latency, find_node to the end', ms(s.latencyMs.p99), s.latencyMs.p99 < GOALS.latencyP99Ms, `< ${GOALS.latencyP99Ms} ms`),
     line('success', `${(100 * s.successRate).toFixed(1)}%`, s.successRate >= GOALS.lookupSuccess, `≥ ${100 * GOALS.lookupSuccess}%`),
     line('true closest found', `${(100 * s.closestShare).toFixed(1)}%`, s.closestShare >= GOALS.closestShare, `≥ ${100 * GOALS.closestShare}%`),
     line('messages per lookup (median)', `${s.messages.median}`, s.messages.median <= GOALS.messagesMedian, `≤ ${GOALS.messagesMedian}`),

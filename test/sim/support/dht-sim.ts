@@ -47,6 +47,8 @@ export interface LookupSample {
   hops: number;
   messages: number;
   durationMs: number;
+  /** Until the closest node found had answered (the lookup reached its destination). */
+  resultMs: number | undefined;
   /** The closest responsive node to the target is among the lookup's closest. */
   foundClosest: boolean;
   /** Share of the true k closest among the lookup's closest. */
@@ -60,6 +62,7 @@ export function sampleOf(r: LookupResult, truth: readonly SimDhtNode[]): LookupS
     hops: r.hops,
     messages: r.messages,
     durationMs: r.durationMs,
+    resultMs: r.resultMs,
     foundClosest: truth.length > 0 && found.has(truth[0]!.node.id.toString('hex')),
     closestShare: truth.length === 0 ? 1 : hits / truth.length,
   };
@@ -113,7 +116,10 @@ export interface LookupSummary {
   closestShare: number;
   hops: { median: number; p90: number; max: number };
   messages: { median: number; p90: number; p99: number; mean: number };
+  /** Until the lookup ends (the k closest answered). */
   latencyMs: { median: number; p90: number; p99: number };
+  /** Until the closest node answered: when the lookup had its answer. */
+  resultMs: { median: number; p90: number; p99: number };
 }
 
 export function summarise(samples: readonly (LookupSample | undefined)[]): LookupSummary {
@@ -121,6 +127,7 @@ export function summarise(samples: readonly (LookupSample | undefined)[]): Looku
   const hops = done.map((s) => s.hops);
   const msgs = done.map((s) => s.messages);
   const lat = done.map((s) => s.durationMs);
+  const res = done.map((s) => s.resultMs ?? s.durationMs);
   return {
     count: samples.length,
     successRate: done.filter((s) => s.foundClosest).length / Math.max(1, samples.length),
@@ -128,6 +135,7 @@ export function summarise(samples: readonly (LookupSample | undefined)[]): Looku
     hops: { median: percentile(hops, 50), p90: percentile(hops, 90), max: Math.max(...hops) },
     messages: { median: percentile(msgs, 50), p90: percentile(msgs, 90), p99: percentile(msgs, 99), mean: msgs.reduce((a, b) => a + b, 0) / Math.max(1, msgs.length) },
     latencyMs: { median: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99) },
+    resultMs: { median: percentile(res, 50), p90: percentile(res, 90), p99: percentile(res, 99) },
   };
 }
 
@@ -138,7 +146,8 @@ export function summaryText(s: LookupSummary): string {
     `${s.count} lookups: success ${pct(s.successRate)}, true 8 closest found ${pct(s.closestShare)}; ` +
     `hops median ${s.hops.median} p90 ${s.hops.p90} max ${s.hops.max}; ` +
     `messages median ${s.messages.median} p90 ${s.messages.p90} p99 ${s.messages.p99} mean ${s.messages.mean.toFixed(1)}; ` +
-    `latency median ${s.latencyMs.median.toFixed(0)} ms p90 ${s.latencyMs.p90.toFixed(0)} ms p99 ${s.latencyMs.p99.toFixed(0)} ms`
+    `to the closest node median ${s.resultMs.median.toFixed(0)} ms p90 ${s.resultMs.p90.toFixed(0)} ms p99 ${s.resultMs.p99.toFixed(0)} ms; ` +
+    `to the end median ${s.latencyMs.median.toFixed(0)} ms p90 ${s.latencyMs.p90.toFixed(0)} ms p99 ${s.latencyMs.p99.toFixed(0)} ms`
   );
 }
 
