@@ -13,7 +13,7 @@
  */
 import type { BencodeDict, Encodable } from '../bencode/index.js';
 import { decode, encode } from '../bencode/index.js';
-import { decodeCompactIPv4, encodeCompactIPv4 } from '../net/compact.js';
+import { decodeCompactIPv4, decodeCompactIPv6, encodeCompactIPv4, encodeCompactIPv6 } from '../net/compact.js';
 import type { PeerAddress } from '../net/compact.js';
 import { KRPC_ERROR, KrpcError, bytesArg, decodeKrpc, encodeError, encodeQuery, encodeResponse, intArg } from './krpc.js';
 import type { KrpcMessage } from './krpc.js';
@@ -60,6 +60,17 @@ export interface DhtNodeOptions {
   secureId?: boolean;
   /** BEP 42: keep nodes whose id does not fit their address out of our table (default off, as libtorrent). */
   enforceNodeId?: boolean;
+  /**
+   * The DHT this node is part of (BEP 32): the IPv4 one (default) or the IPv6 one. They are
+   * separate networks; a dual-stack host runs one node of each, paired (`pairWith`).
+   */
+  family?: DhtFamily;
+}
+
+export type DhtFamily = 4 | 6;
+
+export function familyOf(host: string): DhtFamily {
+  return host.includes(':') ? 6 : 4;
 }
 
 export interface DhtDeps {
@@ -165,6 +176,9 @@ export class DhtNode {
     timeouts: 0,
     idChanges: 0,
   };
+  readonly family: DhtFamily;
+  /** The node of the other address family on a dual-stack host (BEP 32), if any. */
+  private sibling: DhtNode | undefined;
   /** Votes for our external address, from the `ip` field of answers (BEP 42): address → voters. */
   readonly externalVotes = new Map<string, number>();
   /** Who voted for what (one vote per answering address). */
@@ -176,6 +190,7 @@ export class DhtNode {
     now: number,
   ) {
     this.id = opts.id;
+    this.family = opts.family ?? 4;
     this.table = new RoutingTable(opts.id, now, opts.extendedTable === false ? [] : EXTENDED_BUCKET_SIZES);
     this.storage = new DhtStorage(opts.limits ?? DEFAULT_STORAGE_LIMITS);
     this.tokens = new TokenIssuer(() => deps.random(16), now);
@@ -250,6 +265,17 @@ export class DhtNode {
   }
 
   // ================= commands =================
+
+  /**
+   * Dual stack (BEP 32): this node and one of the other family answer `want` for each other's
+   * nodes, and each hands the other the nodes of its family that answers bring while its table is
+   * still small (the BEP's faster bootstrap).
+   */
+  pairWith(other: DhtNode): void {
+    if (other.family === this.family) throw new Error('pairWith: the nodes must be of different address families');
+    this.sibling = other;
+    other.sibling = this;
+  }
 
   /** Joins the network through these nodes: a lookup of our own id fills the table. */
   bootstrap(addrs: readonly PeerAddress[], now: number, done?: (r: LookupResult) => void): void {
@@ -373,7 +399,7 @@ export class DhtNode {
   importNodes(nodes: readonly { id: string; host: string; port: number }[], now: number): void {
     for (const n of nodes) {
       if (!/^[0-9a-f]{40}$/.test(n.id)) continue;
-      this.table.heard(Buffer.from(n.id, 'hex'), { host: n.host, port: n.port }, now, false);
+      this.heard(Buffer.from(n.id, 'hex'), { host: n.host, port: n.port }, now, false);
     }
   }
 
@@ -405,9 +431,9 @@ export class DhtNode {
     // A new node that queried us is pinged before we vouch for it to others.
     if (!m.ro && this.heard(Buffer.from(id), from, now, false) === 'added') this.ping(from, now);
     const reply = (r: Record<string, Encodable | undefined>): void =>
-      this.send(from, encodeResponse(m.t, { id: this.id, ...r }, { ip: encodeCompactIPv4([from]), ...(this.opts.version ? { version: this.opts.version } : {}) }));
+      this.send(from, encodeResponse(m.t, { id: this.id, ...r }, { ip: encodeCompactPeer(from), ...(this.opts.version ? { version: this.opts.version } : {}) }));
     const error = (code: number, message: string): void => this.send(from, encodeError(m.t, code, message));
-    const nodesFor = (target: Uint8Array): Buffer => encodeCompactNodes(this.table.closest(target, K, true));
+    const nodesFor = (target: Uint8Array): Record<string, Buffer> => this.nodeFields(target, m.a.get('want'));
 
     switch (m.q) {
       case 'ping':
@@ -416,7 +442,7 @@ export class DhtNode {
       case 'find_node': {
         const target = bytesArg(m.a, 'target', ID_BYTES);
         if (!target) return error(KRPC_ERROR.protocol, 'missing target');
-        reply({ nodes: nodesFor(target) });
+        reply(nodesFor(target));
         return;
       }
       case 'get_peers': {
@@ -427,8 +453,8 @@ export class DhtNode {
         const peers = this.storage.getPeers(Buffer.from(ih), now, scrape ? 20 : 50, intArg(m.a, 'noseed') === 1);
         reply({
           token: this.tokens.issue(from.host, now),
-          values: peers.length > 0 ? peers.map((p) => encodeCompactIPv4([p])) : undefined,
-          nodes: nodesFor(ih),
+          values: peers.length > 0 ? peers.map(encodeCompactPeer) : undefined,
+          ...nodesFor(ih),
           ...(scrape ? { BFsd: scrape.seeds.toBuffer(), BFpe: scrape.peers.toBuffer() } : {}),
         });
         return;
@@ -449,7 +475,7 @@ export class DhtNode {
         if (!target) return error(KRPC_ERROR.protocol, 'missing target');
         const it = this.storage.getItem(Buffer.from(target), now);
         const seq = intArg(m.a, 'seq');
-        const r: Record<string, Encodable | undefined> = { token: this.tokens.issue(from.host, now), nodes: nodesFor(target) };
+        const r: Record<string, Encodable | undefined> = { token: this.tokens.issue(from.host, now), ...nodesFor(target) };
         if (it && (it.seq === undefined || seq === undefined || it.seq > seq)) {
           r.v = rawValue(it.v);
           if (it.k) {
@@ -470,12 +496,36 @@ export class DhtNode {
         const target = bytesArg(m.a, 'target', ID_BYTES);
         if (!target) return error(KRPC_ERROR.protocol, 'missing target');
         const { samples, num } = this.storage.sample(20, () => this.deps.rng());
-        reply({ interval: 21600 / 6, num, samples: Buffer.concat(samples), nodes: nodesFor(target) });
+        reply({ interval: 21600 / 6, num, samples: Buffer.concat(samples), ...nodesFor(target) });
         return;
       }
       default:
         error(KRPC_ERROR.methodUnknown, 'method unknown');
     }
+  }
+
+  /**
+   * The closest nodes we vouch for, under `nodes` (IPv4) and/or `nodes6` (IPv6): those the query's
+   * `want` asks for (BEP 32), else our own family. The other family comes from the paired node.
+   */
+  private nodeFields(target: Uint8Array, want: unknown): Record<string, Buffer> {
+    let families: DhtFamily[] = [this.family];
+    if (Array.isArray(want)) {
+      const w = want.filter((x): x is Buffer => Buffer.isBuffer(x)).map((b) => b.toString('latin1'));
+      const asked: DhtFamily[] = [];
+      if (w.includes('n4')) asked.push(4);
+      if (w.includes('n6')) asked.push(6);
+      if (asked.length > 0) families = asked;
+    }
+    const out: Record<string, Buffer> = {};
+    for (const f of families) {
+      const table = f === this.family ? this.table : this.sibling?.table;
+      if (!table) continue;
+      const nodes = table.closest(target, K, true);
+      if (f === 4) out.nodes = encodeCompactNodes(nodes);
+      else out.nodes6 = encodeCompactNodes6(nodes);
+    }
+    return out;
   }
 
   private onPut(
@@ -583,6 +633,7 @@ export class DhtNode {
 
   /** Into the routing table, unless BEP 42 is enforced and the id does not fit the address. */
   private heard(id: Buffer, from: PeerAddress, now: number, replied: boolean): 'added' | 'known' | 'refused' {
+    if (familyOf(from.host) !== this.family) return 'refused';
     if (this.opts.enforceNodeId && !validNodeId(id, from.host)) return 'refused';
     return this.table.heard(id, from, now, replied);
   }
@@ -689,6 +740,8 @@ export class DhtNode {
           : l.method === 'get_peers'
             ? { info_hash: l.lookup.target, ...(l.scrape ? { scrape: 1 } : {}) }
             : { target: l.lookup.target };
+      // A dual-stack node whose other table is still small asks for both families (BEP 32).
+      if (this.sibling && this.sibling.table.size < 2 * K && l.method !== 'get') args.want = ['n4', 'n6'];
       this.query(c.addr, l.method, args, now, (r) => this.onLookupReply(l, c, r), l);
     }
     if (l.lookup.isDone(now)) this.finish(l, now);
@@ -706,8 +759,9 @@ export class DhtNode {
       return;
     }
     const id = Buffer.from(bytesArg(r.r, 'id', ID_BYTES)!);
-    const nodesRaw = bytesArg(r.r, 'nodes');
-    const nodes = nodesRaw ? decodeCompactNodes(nodesRaw) : [];
+    const nodesRaw = bytesArg(r.r, this.family === 4 ? 'nodes' : 'nodes6');
+    const nodes = nodesRaw ? (this.family === 4 ? decodeCompactNodes(nodesRaw) : decodeCompactNodes6(nodesRaw)) : [];
+    this.offerToSibling(r.r, now);
     const token = bytesArg(r.r, 'token');
     l.lookup.answered(c.addr, id, nodes, token ? Buffer.from(token) : undefined, now);
     if (l.method === 'get_peers') {
@@ -716,7 +770,7 @@ export class DhtNode {
         const fresh: PeerAddress[] = [];
         for (const v of values.slice(0, 100)) {
           if (!Buffer.isBuffer(v)) continue;
-          for (const p of decodeCompactIPv4(v)) {
+          for (const p of decodeCompactPeer(v, this.family)) {
             const key = `${p.host}:${p.port}`;
             if (l.peers.has(key)) continue;
             l.peers.set(key, p);
@@ -736,7 +790,7 @@ export class DhtNode {
           l.scrape.peers.merge(Buffer.from(pe));
           l.scrape.answered++;
         } else if (Array.isArray(values)) {
-          for (const v of values.slice(0, 100)) if (Buffer.isBuffer(v)) for (const p of decodeCompactIPv4(v)) l.scrape.legacy.add(p.host);
+          for (const v of values.slice(0, 100)) if (Buffer.isBuffer(v)) for (const p of decodeCompactPeer(v, this.family)) l.scrape.legacy.add(p.host);
         }
       }
     } else if (l.method === 'get') {
@@ -744,6 +798,16 @@ export class DhtNode {
       if (l.item) l.firstValueAt ??= now;
     }
     this.pump(l, now);
+  }
+
+  /** Nodes of the paired family an answer carried: the paired node pings a few while its table is small. */
+  private offerToSibling(r: BencodeDict, now: number): void {
+    const sib = this.sibling;
+    if (!sib || sib.table.size >= 2 * K) return;
+    const raw = bytesArg(r, sib.family === 4 ? 'nodes' : 'nodes6');
+    if (!raw) return;
+    const nodes = sib.family === 4 ? decodeCompactNodes(raw) : decodeCompactNodes6(raw);
+    for (const n of nodes.slice(0, K)) if (!sib.table.find(n.id)) sib.ping(n.addr, now);
   }
 
   /** Keeps a BEP 44 item from an answer if it checks out (hash, or signature and newest seq). */
@@ -835,6 +899,32 @@ export class DhtNode {
 export function encodeCompactNodes(nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
   const v4 = nodes.filter((n) => !n.addr.host.includes(':'));
   return Buffer.concat(v4.map((n) => Buffer.concat([n.id, encodeCompactIPv4([n.addr])])));
+}
+
+/** BEP 32 `nodes6`: 20-byte id, 16-byte address, 2-byte port. */
+export function encodeCompactNodes6(nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
+  const v6 = nodes.filter((n) => n.addr.host.includes(':'));
+  return Buffer.concat(v6.map((n) => Buffer.concat([n.id, encodeCompactIPv6([n.addr])])));
+}
+
+export function decodeCompactNodes6(b: Uint8Array): Contact[] {
+  const out: Contact[] = [];
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i + 38 <= buf.length && out.length < 16; i += 38) {
+    const [addr] = decodeCompactIPv6(buf.subarray(i + 20, i + 38));
+    if (addr) out.push({ id: Buffer.from(buf.subarray(i, i + 20)), addr });
+  }
+  return out;
+}
+
+/** One peer as a `values` entry or an `ip` field: 6 bytes for IPv4, 18 for IPv6. */
+function encodeCompactPeer(p: PeerAddress): Buffer {
+  return p.host.includes(':') ? encodeCompactIPv6([p]) : encodeCompactIPv4([p]);
+}
+
+/** A `values` entry in a DHT of this family (the two DHTs never mix data, BEP 32). */
+function decodeCompactPeer(b: Uint8Array, family: DhtFamily): PeerAddress[] {
+  return family === 6 ? decodeCompactIPv6(b) : decodeCompactIPv4(b);
 }
 
 export function decodeCompactNodes(b: Uint8Array): Contact[] {

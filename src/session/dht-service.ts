@@ -70,7 +70,7 @@ export class DhtService {
 }
 
 /** Resolves "host:port" bootstrap entries; names are looked up only when the filter lets anything out. */
-export async function resolveBootstrap(entries: readonly string[], filter: AddressFilter): Promise<PeerAddress[]> {
+export async function resolveBootstrap(entries: readonly string[], filter: AddressFilter, family: 4 | 6 = 4): Promise<PeerAddress[]> {
   const { lookup } = await import('node:dns/promises');
   const { isIP } = await import('node:net');
   const out: PeerAddress[] = [];
@@ -85,7 +85,7 @@ export async function resolveBootstrap(entries: readonly string[], filter: Addre
     }
     if (filter.restricted) continue; // never resolve public names on a restricted node
     try {
-      const a = await lookup(host, { family: 4 });
+      const a = await lookup(host, { family });
       if (filter.allows(a.address)) out.push({ host: a.address, port });
     } catch {
       // unreachable router: skip it

@@ -3,13 +3,15 @@
  * operations: get-peers, scrape (BEP 33), announce, BEP 44 put/get (immutable and mutable), keygen.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Command } from 'commander';
 import { decode, encode } from '../../bencode/index.js';
 import { generateKeys, keysFromSeed, mutableTarget, signMutable } from '../../dht/items.js';
+import { familyOf } from '../../dht/dht-node.js';
 import { DEFAULT_STORAGE_LIMITS } from '../../dht/storage.js';
 import type { StorageLimits } from '../../dht/storage.js';
 import { AddressFilter } from '../../net/cidr.js';
+import { addressKey } from '../../net/compact.js';
 import { DhtSocket } from '../../runtime/node/dht-socket.js';
 import { DEFAULT_BOOTSTRAP, resolveBootstrap, stateDir } from '../../session/dht-service.js';
 import { EXIT_INCOMPLETE, EXIT_OK, UsageError } from '../errors.js';
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 interface DhtCliOptions {
   port?: string;
   host?: string;
+  ipv6?: boolean;
   bootstrap: string[];
   json?: boolean;
   readOnly?: boolean;
@@ -35,7 +38,8 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function common(c: Command): Command {
   return c
     .option('--port <n>', 'UDP port (default: any free port)')
-    .option('--host <ip>', 'local address to bind (default: all IPv4 addresses)')
+    .option('--host <ip>', 'local address to bind (default: all addresses of the family)')
+    .option('--ipv6', 'the IPv6 DHT (BEP 32) instead of the IPv4 one')
     .option('--bootstrap <host:port>', 'bootstrap node (replaces the public routers); repeatable', collect, [])
     .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
     .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
@@ -44,9 +48,11 @@ function common(c: Command): Command {
 
 async function openNode(o: DhtCliOptions, persistent: boolean): Promise<{ s: DhtSocket; filter: AddressFilter }> {
   const filter = AddressFilter.fromEnv(process.env, o.allow, o.deny);
-  if (o.host !== undefined && !isIPv4(o.host)) throw new UsageError(`--host must be an IPv4 address, not ${JSON.stringify(o.host)}`);
+  const family = o.ipv6 ? 6 : 4;
+  if (o.host !== undefined && !(family === 6 ? isIPv6(o.host) : isIPv4(o.host))) throw new UsageError(`--host must be an IPv${family} address${family === 4 ? ' (or use --ipv6)' : ''}, not ${JSON.stringify(o.host)}`);
   const s = await DhtSocket.open({
     port: parsePort(o.port),
+    family,
     ...(o.host !== undefined ? { host: o.host } : {}),
     filter,
     // One-shot commands run read-only (BEP 43): a node that is gone in a second must not end up in
@@ -54,9 +60,9 @@ async function openNode(o: DhtCliOptions, persistent: boolean): Promise<{ s: Dht
     ...(o.readOnly || !persistent ? { readOnly: true } : {}),
     ...(o.store === false ? { storeItems: false } : {}),
     limits: storageLimits(o),
-    ...(persistent ? { statePath: join(stateDir(), 'dht-node.json') } : {}),
+    ...(persistent ? { statePath: join(stateDir(), family === 6 ? 'dht-node6.json' : 'dht-node.json') } : {}),
   });
-  const boot = await resolveBootstrap(o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP, filter);
+  const boot = (await resolveBootstrap(o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP, filter, family)).filter((a) => familyOf(a.host) === family);
   if (boot.length > 0 || s.node.table.size > 0) await s.bootstrap(boot);
   return { s, filter };
 }
@@ -141,7 +147,7 @@ export function addDhtCommands(p: Command, setCode: (c: number) => void): void {
     const { s } = await openNode(o, false);
     const r = await s.getPeers(ih);
     await s.close();
-    const peers = r.peers.map((p) => `${p.host}:${p.port}`);
+    const peers = r.peers.map(addressKey);
     show(o.json, { infoHash: hash.toLowerCase(), peers, nodes: r.closest.length, hops: r.hops, messages: r.messages }, peers.join('\n') || '(no peers found)');
     setCode(peers.length > 0 ? EXIT_OK : EXIT_INCOMPLETE);
   });

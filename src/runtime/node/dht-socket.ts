@@ -42,7 +42,8 @@ export class DhtSocket {
     private readonly opts: DhtSocketOptions,
   ) {
     this.node = node;
-    this.socket = createSocket('udp4');
+    // The IPv6 DHT (BEP 32) on its own socket: v6-only, so IPv4 never arrives there mapped.
+    this.socket = node.family === 6 ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
     this.socket.on('message', (msg, rinfo) => {
       const host = rinfo.address.replace(/^::ffff:/, '');
       if (opts.filter && !opts.filter.allows(host)) return;
@@ -69,7 +70,7 @@ export class DhtSocket {
     const s = new DhtSocket(node, opts);
     await new Promise<void>((resolve, reject) => {
       s.socket.once('error', reject);
-      s.socket.bind(opts.port ?? 0, opts.host ?? '0.0.0.0', () => {
+      s.socket.bind(opts.port ?? 0, opts.host ?? (node.family === 6 ? '::' : '0.0.0.0'), () => {
         s.socket.off('error', reject);
         resolve();
       });

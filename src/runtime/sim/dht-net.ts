@@ -18,6 +18,7 @@
 import { DhtNode } from '../../dht/dht-node.js';
 import type { DhtNodeOptions } from '../../dht/dht-node.js';
 import type { PeerAddress } from '../../net/compact.js';
+import { canonicalIPv6 } from '../../net/compact.js';
 import { xoshiro128 } from '../../util/prng.js';
 
 interface Ev {
@@ -109,6 +110,8 @@ export interface DhtNetOptions {
   medianRttMs?: number;
   /** Spread of the log-normal (sigma of the underlying normal). */
   sigma?: number;
+  /** Address family of the nodes (BEP 32: the IPv6 DHT is a network of its own). */
+  family?: 4 | 6;
 }
 
 export class DhtNet {
@@ -120,10 +123,12 @@ export class DhtNet {
   private readonly medianAccess: number;
   private readonly sigma: number;
   private nextHost = 1;
+  private readonly family: 4 | 6;
 
   constructor(opts: DhtNetOptions) {
     this.rng = xoshiro128(opts.seed);
     this.sigma = opts.sigma ?? 0.5;
+    this.family = opts.family ?? 4;
     // The median of a sum of two log-normals is above the sum of their medians: scale the access
     // latencies so that the median RTT between two random nodes is `medianRttMs`.
     this.medianAccess = (opts.medianRttMs ?? 80) / 2 / sumMedianFactor(this.sigma);
@@ -141,12 +146,13 @@ export class DhtNet {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** Adds a node with a fresh address (10.x.y.z:6881) and a random id. */
+  /** Adds a node with a fresh address (10.x.y.z:6881, or fd00::x:y:6881 for IPv6) and a random id. */
   addNode(opts: Partial<DhtNodeOptions> = {}, responsive = true): SimDhtNode {
     const n = this.nextHost++;
-    const addr = { host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 6881 };
+    const host = this.family === 6 ? canonicalIPv6(`fd00::${((n >> 16) & 0xffff).toString(16)}:${(n & 0xffff).toString(16)}`) : `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    const addr = { host, port: 6881 };
     const node = new DhtNode(
-      { id: this.random(20), queriesPerIpPerSec: 1000, ...opts },
+      { id: this.random(20), queriesPerIpPerSec: 1000, family: this.family, ...opts },
       { random: (k) => this.random(k), rng: this.rng },
       this.now,
     );

@@ -39,6 +39,8 @@ export interface ScenarioOptions {
   /** Gets per item after the churn. */
   getsPerItem?: number;
   churn?: number;
+  /** The IPv4 DHT (default) or the IPv6 one (BEP 32). */
+  family?: 4 | 6;
 }
 
 export interface Ratio {
@@ -93,7 +95,7 @@ function findNodeLookups(net: DhtNet, all: readonly SimDhtNode[], count: number,
 export function runScenario(o: ScenarioOptions): ScenarioFigures {
   const rng = new SimRandom(o.seed).fork('dht-scenario');
   const t0 = performance.now();
-  const net = new DhtNet({ seed: o.seed, medianRttMs: o.medianRttMs ?? 80 });
+  const net = new DhtNet({ seed: o.seed, medianRttMs: o.medianRttMs ?? 80, family: o.family ?? 4 });
   const p0 = net.packets;
   const unresponsive = o.unresponsive ?? 0.1;
 
