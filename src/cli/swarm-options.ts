@@ -18,6 +18,7 @@ export interface SwarmCliOptions {
   json?: boolean;
   quiet?: boolean;
   dht: boolean;
+  ipv6: boolean;
   bootstrap: string[];
 }
 
@@ -34,6 +35,7 @@ export function addSwarmOptions(c: Command): Command {
     .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
     .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
     .option('--no-dht', 'do not use the DHT (BEP 5) to find peers')
+    .option('--no-ipv6', 'IPv4 only (default: also IPv6 peers and the IPv6 DHT when the host has a global IPv6 address)')
     .option('--bootstrap <host:port>', 'DHT bootstrap node (replaces the public routers); repeatable', collect, [])
     .option('--json', 'one JSON object per line: ready, metadata, progress, done, error')
     .option('-q, --quiet', 'no live status');

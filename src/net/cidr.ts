@@ -84,6 +84,11 @@ export class AddressFilter {
     return this.allow.some((r) => matches(r, h));
   }
 
+  /** Could any IPv6 address pass? (Not when an allow list names only IPv4 ranges.) */
+  get allowsIPv6(): boolean {
+    return this.allow.length === 0 || this.allow.some((r) => r.v6);
+  }
+
   get restricted(): boolean {
     return this.allow.length > 0 || this.deny.length > 0;
   }

@@ -1,9 +1,11 @@
 /**
- * The DHT as a peer source for torrents: one node per session; each torrent asks for peers
- * (get_peers) now and then while it needs them and announces itself (announce_peer) every 15 min.
+ * The DHT as a peer source for torrents: one node per session (two on a dual-stack host: the IPv4
+ * and the IPv6 DHT, BEP 32); each torrent asks for peers (get_peers) now and then while it needs
+ * them and announces itself (announce_peer) every 15 min.
  */
-import { homedir } from 'node:os';
+import { homedir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { familyOf } from '../dht/dht-node.js';
 import type { AddressFilter } from '../net/cidr.js';
 import type { PeerAddress } from '../net/compact.js';
 import { DhtSocket } from '../runtime/node/dht-socket.js';
@@ -24,12 +26,33 @@ export interface DhtServiceOptions {
   filter: AddressFilter;
   readOnly?: boolean;
   statePath?: string;
+  /**
+   * Also join the IPv6 DHT (BEP 32) on the same UDP port, paired with the IPv4 node. Bootstrap
+   * entries of either family go to the node of that family.
+   */
+  ipv6?: boolean;
+}
+
+/** Does this host have a global IPv6 address (not loopback, not link-local)? */
+export function hostHasGlobalIPv6(): boolean {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv6' && !a.internal && !/^fe80:/i.test(a.address)) return true;
+  }
+  return false;
 }
 
 export class DhtService {
   private timers: NodeJS.Timeout[] = [];
 
-  private constructor(readonly socket: DhtSocket) {}
+  private constructor(
+    readonly socket: DhtSocket,
+    /** The IPv6 DHT node, on a dual-stack host. */
+    readonly socket6?: DhtSocket,
+  ) {}
+
+  private get sockets(): DhtSocket[] {
+    return this.socket6 ? [this.socket, this.socket6] : [this.socket];
+  }
 
   static async start(o: DhtServiceOptions): Promise<DhtService> {
     const socket = await DhtSocket.open({
@@ -38,9 +61,25 @@ export class DhtService {
       ...(o.readOnly ? { readOnly: true } : {}),
       ...(o.statePath ? { statePath: o.statePath } : {}),
     });
-    const s = new DhtService(socket);
-    const boot = o.bootstrap.filter((a) => o.filter.allows(a.host));
-    if (boot.length > 0 || socket.node.table.size > 0) await socket.bootstrap(boot);
+    let socket6: DhtSocket | undefined;
+    if (o.ipv6) {
+      socket6 = await DhtSocket.open({
+        port: socket.port,
+        family: 6,
+        id: socket.node.id,
+        filter: o.filter,
+        ...(o.readOnly ? { readOnly: true } : {}),
+        ...(o.statePath ? { statePath: o.statePath.replace(/(\.json)?$/, '6.json') } : {}),
+      }).catch(() => undefined); // no IPv6 socket after all: the IPv4 DHT alone
+      if (socket6) socket.node.pairWith(socket6.node);
+    }
+    const s = new DhtService(socket, socket6);
+    await Promise.all(
+      s.sockets.map(async (sock) => {
+        const boot = o.bootstrap.filter((a) => o.filter.allows(a.host) && familyOf(a.host) === sock.node.family);
+        if (boot.length > 0 || sock.node.table.size > 0) await sock.bootstrap(boot);
+      }),
+    );
     return s;
   }
 
@@ -50,13 +89,14 @@ export class DhtService {
     // Peers go to the torrent as the lookup finds them, not when it ends: the first connections
     // start after one or two round trips instead of the whole lookup.
     const take = (peers: PeerAddress[]): void => t.addPeers(peers);
+    // On a dual-stack host, in both DHTs (each finds the peers of its own family).
     const announce = (): void => {
-      void this.socket.announce(h, listenPort, false, { seed: t.done, onPeers: take });
+      for (const sock of this.sockets) void sock.announce(h, listenPort, false, { seed: t.done, onPeers: take });
     };
     announce();
     const a = setInterval(announce, ANNOUNCE_MS);
     const s = setInterval(() => {
-      if (!t.done) void this.socket.getPeers(h, take);
+      if (!t.done) for (const sock of this.sockets) void sock.getPeers(h, take);
     }, SEARCH_MS);
     a.unref();
     s.unref();
@@ -65,11 +105,14 @@ export class DhtService {
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    await this.socket.close();
+    await Promise.all(this.sockets.map((sock) => sock.close()));
   }
 }
 
-/** Resolves "host:port" bootstrap entries; names are looked up only when the filter lets anything out. */
+/**
+ * Resolves "host:port" bootstrap entries to addresses of one family (names are looked up only when
+ * the filter lets anything out).
+ */
 export async function resolveBootstrap(entries: readonly string[], filter: AddressFilter, family: 4 | 6 = 4): Promise<PeerAddress[]> {
   const { lookup } = await import('node:dns/promises');
   const { isIP } = await import('node:net');
@@ -80,7 +123,7 @@ export async function resolveBootstrap(entries: readonly string[], filter: Addre
     const port = Number(e.slice(i + 1));
     if (!(port > 0 && port < 65536)) continue;
     if (isIP(host)) {
-      if (filter.allows(host)) out.push({ host, port });
+      if (isIP(host) === family && filter.allows(host)) out.push({ host, port });
       continue;
     }
     if (filter.restricted) continue; // never resolve public names on a restricted node

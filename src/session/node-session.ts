@@ -14,7 +14,7 @@ import { nodeClock } from '../runtime/node/clock.js';
 import { openNodeStore } from '../runtime/node/store.js';
 import { PeerListener, TcpTransport } from '../runtime/node/tcp.js';
 import { makePeerId } from './peer-id.js';
-import { DhtService, resolveBootstrap, stateDir } from './dht-service.js';
+import { DhtService, hostHasGlobalIPv6, resolveBootstrap, stateDir } from './dht-service.js';
 import { join } from 'node:path';
 import { xoshiro128 } from '../util/prng.js';
 import { Announcer } from '../tracker/announcer.js';
@@ -35,6 +35,11 @@ export interface NodeSessionOptions {
   hashThreads?: number;
   /** Run a DHT node (BEP 5) on the same port number, over UDP. */
   dht?: { bootstrap: readonly string[]; readOnly?: boolean };
+  /**
+   * Also listen for peers and run the DHT over IPv6 (BEP 32). Default: when the host has a global
+   * IPv6 address, no --host is given and the address filter lets IPv6 through.
+   */
+  ipv6?: boolean;
   /** Session-wide limits, across every torrent (0 = none). */
   uploadLimitBytesPerSec?: number;
   downloadLimitBytesPerSec?: number;
@@ -106,13 +111,23 @@ export class NodeSession {
 
   async listen(): Promise<number> {
     this.port = await this.listener.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0');
+    let ipv6 = this.opts.ipv6 ?? (this.opts.host === undefined && this.filter.allowsIPv6 && hostHasGlobalIPv6());
+    if (ipv6) {
+      // Same port on IPv6; a host where that fails keeps to IPv4.
+      ipv6 = await this.listener.listen(this.port, '::').then(
+        () => true,
+        () => false,
+      );
+    }
     if (this.opts.dht) {
+      const boot = this.opts.dht.bootstrap;
       this.dht = await DhtService.start({
         port: this.port,
-        bootstrap: await resolveBootstrap(this.opts.dht.bootstrap, this.filter),
+        bootstrap: [...(await resolveBootstrap(boot, this.filter)), ...(ipv6 ? await resolveBootstrap(boot, this.filter, 6) : [])],
         filter: this.filter,
         ...(this.opts.dht.readOnly ? { readOnly: true } : {}),
         statePath: join(stateDir(), 'dht.json'),
+        ipv6,
       }).catch(() => DhtService.start({ port: 0, bootstrap: [], filter: this.filter }));
     }
     return this.port;

@@ -112,6 +112,13 @@ describe('CIDR filter', () => {
     assert.ok(open.allows('1.2.3.4') && open.allows('::1'));
   });
 
+  it('allowsIPv6: only when no allow list is set or one names an IPv6 range (so a loopback-only node runs no IPv6)', () => {
+    assert.equal(new AddressFilter().allowsIPv6, true);
+    assert.equal(new AddressFilter([], ['10.0.0.0/8']).allowsIPv6, true);
+    assert.equal(new AddressFilter(['127.0.0.0/8']).allowsIPv6, false);
+    assert.equal(new AddressFilter(['127.0.0.0/8', '2001:db8::/64']).allowsIPv6, true);
+  });
+
   it('never allows host names when an allow list is set', () => {
     assert.ok(!new AddressFilter(['127.0.0.0/8']).allows('localhost'));
     assert.ok(!new AddressFilter(['0.0.0.0/0', '::/0']).allows('example.com'));

@@ -79,6 +79,7 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
     deny: o.deny,
     version: VERSION,
     ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
+    ...(o.ipv6 ? {} : { ipv6: false }),
   });
   const port = await session.listen();
   const started = performance.now();

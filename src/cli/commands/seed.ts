@@ -68,6 +68,7 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
     deny: o.deny,
     version: VERSION,
     ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
+    ...(o.ipv6 ? {} : { ipv6: false }),
   });
   const port = await session.listen();
   let finish: (code: number) => void = () => {};

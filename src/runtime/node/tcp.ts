@@ -92,22 +92,24 @@ export interface IncomingHandshake {
  * refused addresses are closed at once.
  */
 export class PeerListener {
-  private readonly server: Server;
+  /** One server per address listened on (IPv4, and IPv6 on a dual-stack host). */
+  private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
 
   constructor(
     private readonly onHandshake: (h: IncomingHandshake) => boolean,
     private readonly filter?: AddressFilter,
-  ) {
-    this.server = createServer((s) => this.accept(s));
-  }
+  ) {}
 
+  /** Listens on one more address; an IPv6 one is v6-only, so IPv4 keeps its own socket. */
   listen(port: number, host = '0.0.0.0'): Promise<number> {
+    const server = createServer((s) => this.accept(s));
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
+      server.once('error', reject);
+      server.listen({ port, host, ...(host.includes(':') ? { ipv6Only: true } : {}) }, () => {
+        server.off('error', reject);
+        this.servers.push(server);
+        const a = server.address();
         resolve(typeof a === 'object' && a ? a.port : port);
       });
     });
@@ -115,7 +117,7 @@ export class PeerListener {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
   private accept(socket: Socket): void {
