@@ -1,5 +1,9 @@
 /** Options shared by `shoal get` and `shoal seed`, and turning them into session and torrent options. */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { DEFAULT_BOOTSTRAP } from '../session/dht-service.js';
+import type { NodeSessionOptions } from '../session/node-session.js';
+import { VERSION } from './version.js';
 import { parseAddress } from '../net/compact.js';
 import type { PeerAddress } from '../net/compact.js';
 import { parseCidr } from '../net/cidr.js';
@@ -8,6 +12,8 @@ import { parseBytes } from './format.js';
 
 export interface SwarmCliOptions {
   port?: string;
+  host?: string;
+  pex: boolean;
   peer: string[];
   tracker: string[];
   maxPeers?: string;
@@ -27,6 +33,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function addSwarmOptions(c: Command): Command {
   return c
     .option('--port <n>', 'TCP port to listen on (default: any free port)')
+    .option('--host <ip>', 'local address to listen on (default: every address)')
     .option('--peer <host:port>', 'connect to this peer; repeatable', collect, [])
     .option('--tracker <url>', 'announce to this tracker (http, https or udp); repeatable', collect, [])
     .option('--max-peers <n>', 'most connections for this torrent (default 50)')
@@ -35,10 +42,35 @@ export function addSwarmOptions(c: Command): Command {
     .option('--allow <cidr>', 'only talk to these networks (also SHOAL_NET_ALLOW); repeatable', collect, [])
     .option('--deny <cidr>', 'never talk to these networks (also SHOAL_NET_DENY); repeatable', collect, [])
     .option('--no-dht', 'do not use the DHT (BEP 5) to find peers')
+    .option('--no-pex', 'do not exchange peer lists with peers (BEP 11)')
     .option('--no-ipv6', 'IPv4 only (default: also IPv6 peers and the IPv6 DHT when the host has a global IPv6 address)')
     .option('--bootstrap <host:port>', 'DHT bootstrap node (replaces the public routers); repeatable', collect, [])
     .option('--json', 'one JSON object per line: ready, metadata, progress, done, error')
     .option('-q, --quiet', 'no live status');
+}
+
+/** The session both commands run: listening address, filters, DHT and IPv6 from the options. */
+export function sessionOptions(o: SwarmCliOptions): NodeSessionOptions {
+  if (o.host !== undefined && isIP(o.host) === 0) throw new UsageError(`--host ${JSON.stringify(o.host)} is not an IP address`);
+  return {
+    port: parsePort(o.port),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    allow: o.allow,
+    deny: o.deny,
+    version: VERSION,
+    ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
+    ...(o.ipv6 ? {} : { ipv6: false }),
+  };
+}
+
+/** The per-torrent options both commands share. */
+export function torrentLimits(o: SwarmCliOptions): { maxPeers: number; uploadLimitBytesPerSec: number; downloadLimitBytesPerSec: number; pex?: false } {
+  return {
+    maxPeers: parseCount(o.maxPeers, '--max-peers', 50),
+    uploadLimitBytesPerSec: parseRate(o.uploadLimit, '--upload-limit'),
+    downloadLimitBytesPerSec: parseRate(o.downloadLimit, '--download-limit'),
+    ...(o.pex ? {} : { pex: false as const }),
+  };
 }
 
 export function parsePort(text: string | undefined): number {

@@ -9,12 +9,11 @@ import { realFiles } from '../../metainfo/types.js';
 import { parseAddress } from '../../net/compact.js';
 import type { PeerAddress } from '../../net/compact.js';
 import { NodeSession } from '../../session/node-session.js';
-import { DEFAULT_BOOTSTRAP } from '../../session/dht-service.js';
 import type { TorrentEvent } from '../../torrent/torrent.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { loadTorrentFile } from '../io.js';
-import { checkCidrs, parseCount, parsePeers, parsePort, parseRate, parseSelection } from '../swarm-options.js';
+import { checkCidrs, parseCount, parsePeers, parseSelection, sessionOptions, torrentLimits } from '../swarm-options.js';
 import type { SwarmCliOptions } from '../swarm-options.js';
 import { finishRun, makeUi, progressFields } from '../swarm-ui.js';
 import { VERSION } from '../version.js';
@@ -73,14 +72,7 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
   }
   const dir = resolve(o.output ?? '.');
   const ui = makeUi(o.json === true, o.quiet === true);
-  const session = new NodeSession({
-    port: parsePort(o.port),
-    allow: o.allow,
-    deny: o.deny,
-    version: VERSION,
-    ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
-    ...(o.ipv6 ? {} : { ipv6: false }),
-  });
+  const session = new NodeSession(sessionOptions(o));
   const port = await session.listen();
   const started = performance.now();
   let finish: (code: number) => void = () => {};
@@ -132,9 +124,7 @@ export async function getCommand(target: string, o: GetCliOptions): Promise<numb
     seed: o.seed === true,
     sequential: o.sequential === true,
     ...(select ? { selectFiles: select } : {}),
-    maxPeers: parseCount(o.maxPeers, '--max-peers', 50),
-    uploadLimitBytesPerSec: parseRate(o.uploadLimit, '--upload-limit'),
-    downloadLimitBytesPerSec: parseRate(o.downloadLimit, '--download-limit'),
+    ...torrentLimits(o),
     clientName: `shoal ${VERSION}`,
     trackers,
     peers,

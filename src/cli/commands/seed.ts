@@ -8,13 +8,12 @@ import { createTorrent } from '../../storage/create.js';
 import type { Metainfo, TorrentVersion } from '../../metainfo/types.js';
 import { magnetOf } from '../../metainfo/magnet.js';
 import { NodeSession } from '../../session/node-session.js';
-import { DEFAULT_BOOTSTRAP } from '../../session/dht-service.js';
 import type { TorrentEvent } from '../../torrent/torrent.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { loadTorrentFile } from '../io.js';
 import { progressBar } from '../progress.js';
-import { checkCidrs, parseCount, parsePeers, parsePort, parseRate } from '../swarm-options.js';
+import { checkCidrs, parseCount, parsePeers, sessionOptions, torrentLimits } from '../swarm-options.js';
 import type { SwarmCliOptions } from '../swarm-options.js';
 import { finishRun, makeUi } from '../swarm-ui.js';
 import { VERSION } from '../version.js';
@@ -62,14 +61,7 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
   const peers = parsePeers(o.peer);
   const { metainfo, dir } = await loadOrCreate(path, o);
   const ui = makeUi(o.json === true, o.quiet === true);
-  const session = new NodeSession({
-    port: parsePort(o.port),
-    allow: o.allow,
-    deny: o.deny,
-    version: VERSION,
-    ...(o.dht ? { dht: { bootstrap: o.bootstrap.length > 0 ? o.bootstrap : DEFAULT_BOOTSTRAP } } : {}),
-    ...(o.ipv6 ? {} : { ipv6: false }),
-  });
+  const session = new NodeSession(sessionOptions(o));
   const port = await session.listen();
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));
@@ -91,9 +83,7 @@ export async function seedCommand(path: string, o: SeedCliOptions): Promise<numb
     dir,
     metainfo,
     seed: true,
-    maxPeers: parseCount(o.maxPeers, '--max-peers', 50),
-    uploadLimitBytesPerSec: parseRate(o.uploadLimit, '--upload-limit'),
-    downloadLimitBytesPerSec: parseRate(o.downloadLimit, '--download-limit'),
+    ...torrentLimits(o),
     clientName: `shoal ${VERSION}`,
     trackers,
     peers,
