@@ -593,7 +593,7 @@ async function run(ctx: BenchContext): Promise<GroupResult> {
     const down = r.metrics.downloadedBytes;
     if (r.operation === EIGHT && up !== undefined && down !== undefined) {
       r.notes.push(
-        `${r.tool}: the leechers downloaded ${fixed(down / 2 ** 20, 0)} MiB in all (median), and uploaded ${fixed(up / 2 ** 20, 0)} MiB to one another (they can learn of each other through the seeder's PEX; shoal has no switch to turn PEX off)`,
+        `${r.tool}: the leechers downloaded ${fixed(down / 2 ** 20, 0)} MiB in all (median), and uploaded ${fixed(up / 2 ** 20, 0)} MiB to one another (they learn of each other through the seeder's PEX; --no-pex would keep them apart)`,
       );
     }
     const first = r.metrics.firstDataS;

@@ -143,6 +143,11 @@ const BASES: Buffer[] = [
   encodeQuery(Buffer.from('ag'), 'sample_infohashes', { id: Buffer.alloc(20, 10), target: Buffer.alloc(20, 11) }),
   encodeResponse(Buffer.from([0, 1]), { id: Buffer.alloc(20, 12), nodes: Buffer.alloc(52, 13), token: 'tok', values: [Buffer.alloc(6, 14)] }),
   encodeError(Buffer.from([0, 2]), 201, 'generic'),
+  // BEP 32 and 33 fields: want lists, scrape/noseed flags, nodes6 and bloom filters in answers.
+  encodeQuery(Buffer.from('ah'), 'get_peers', { id: Buffer.alloc(20, 15), info_hash: Buffer.alloc(20, 5), want: ['n4', 'n6'], scrape: 1, noseed: 1 }),
+  encodeQuery(Buffer.from('ai'), 'find_node', { id: Buffer.alloc(20, 16), target: Buffer.alloc(20, 3), want: ['n6', 'x'] }),
+  encodeQuery(Buffer.from('aj'), 'announce_peer', { id: Buffer.alloc(20, 17), info_hash: Buffer.alloc(20, 5), port: 6881, token: 'tok', seed: 1 }),
+  encodeResponse(Buffer.from([0, 3]), { id: Buffer.alloc(20, 18), nodes6: Buffer.alloc(76, 19), BFsd: Buffer.alloc(256, 1), BFpe: Buffer.alloc(256, 2), values: [Buffer.alloc(18, 20)] }),
 ];
 
 function mutate(base: Buffer, muts: [number, number, number][]): Buffer {
