@@ -16,6 +16,7 @@
  */
 import { encode } from '../../../src/bencode/index.js';
 import type { LookupResult } from '../../../src/dht/dht-node.js';
+import type { LookupOptions } from '../../../src/dht/lookup.js';
 import { immutableTarget, keysFromSeed, mutableTarget, signMutable } from '../../../src/dht/items.js';
 import type { SimDhtNode } from '../../../src/runtime/sim/dht-net.js';
 import { DhtNet } from '../../../src/runtime/sim/dht-net.js';
@@ -41,6 +42,8 @@ export interface ScenarioOptions {
   churn?: number;
   /** The IPv4 DHT (default) or the IPv6 one (BEP 32). */
   family?: 4 | 6;
+  /** Lookup parameters for every node (to measure trade-offs, e.g. alpha against messages). */
+  lookup?: Partial<LookupOptions>;
 }
 
 export interface Ratio {
@@ -100,7 +103,8 @@ export function runScenario(o: ScenarioOptions): ScenarioFigures {
   const unresponsive = o.unresponsive ?? 0.1;
 
   // 1. Build.
-  const built = measure(net, () => net.build(o.nodes, { unresponsive, refreshLookups: o.refreshLookups ?? 1 }));
+  const node = o.lookup ? { lookup: o.lookup } : undefined;
+  const built = measure(net, () => net.build(o.nodes, { unresponsive, refreshLookups: o.refreshLookups ?? 1, ...(node ? { node } : {}) }));
   const all = built.value;
   const rtts = Array.from({ length: 2000 }, () => 2 * (all[rng.int(all.length)]!.latency + all[rng.int(all.length)]!.latency));
 
@@ -141,7 +145,7 @@ export function runScenario(o: ScenarioOptions): ScenarioFigures {
   const churnCount = Math.round((o.churn ?? 0.2) * all.length);
   const leaving = rng.sample(all.filter((n) => !keep.has(n)), churnCount);
   for (const n of leaving) net.kill(n);
-  const joinedRun = measure(net, () => net.join(churnCount, { unresponsive }));
+  const joinedRun = measure(net, () => net.join(churnCount, { unresponsive, ...(node ? { node } : {}) }));
   const everyone = [...net.nodes.values()];
 
   // 5. Lookups in the churned network; get_peers; BEP 44 gets.
