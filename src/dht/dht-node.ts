@@ -623,8 +623,9 @@ export class DhtNode {
       t.onReply?.(undefined);
       return;
     }
-    if (m.ip && m.ip.length === 6) {
-      const [me] = decodeCompactIPv4(Buffer.concat([m.ip]));
+    // The address the answering node saw us at (BEP 42): 6 bytes on IPv4, 18 on IPv6.
+    if (m.ip && m.ip.length === (this.family === 4 ? 6 : 18)) {
+      const [me] = this.family === 4 ? decodeCompactIPv4(m.ip) : decodeCompactIPv6(m.ip);
       if (me) this.vote(from.host, me.host, now);
     }
     if (m.r.get('ro') !== 1) this.heard(Buffer.from(id), from, now, true);

@@ -5,7 +5,8 @@
  *   id[0..2] = crc[0..2], id[2] top 5 bits from crc, id[19] = r (random byte), the rest random.
  * Local addresses (loopback, private ranges) are exempt, as the BEP says.
  */
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { encodeCompactIPv6 } from '../net/compact.js';
 
 export const ID_BYTES = 20;
 
@@ -51,24 +52,27 @@ export function commonPrefixBits(a: Uint8Array, b: Uint8Array): number {
   return ID_BYTES * 8;
 }
 
+/** The address bytes BEP 42 hashes: all 4 of IPv4, the high 8 (the routing prefix) of IPv6. */
 function ipBytes(ip: string): Buffer | undefined {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  return undefined; // IPv6 ids: verified against the high 64 bits when we run on IPv6
+  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  if (isIPv4(v4)) return Buffer.from(v4.split('.').map(Number));
+  if (isIPv6(ip)) return encodeCompactIPv6([{ host: ip, port: 1 }]).subarray(0, 8);
+  return undefined;
 }
 
 /** Addresses BEP 42 exempts: loopback, private and link-local ranges. */
 export function isLocalAddress(ip: string): boolean {
-  return /^(127\.|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)/.test(ip) || ip === '::1' || /^f[cd]/i.test(ip);
+  return /^(127\.|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)/.test(ip) || ip === '::1' || /^f[cd]/i.test(ip) || /^fe[89ab]/i.test(ip);
 }
 
 function prefixFor(ip: Buffer, r: number): number {
-  const mask = [0x03, 0x0f, 0x3f, 0xff];
+  const mask = ip.length === 4 ? [0x03, 0x0f, 0x3f, 0xff] : [0x01, 0x03, 0x07, 0x0f, 0x1f, 0x3f, 0x7f, 0xff];
   const masked = Buffer.from(ip.map((b, i) => b & mask[i]!));
   masked[0]! |= (r & 0x7) << 5;
   return crc32c(masked);
 }
 
-/** A BEP 42 id for our external IPv4 address; `random` supplies the 20 random bytes. */
+/** A BEP 42 id for our external IPv4 or IPv6 address; `random` supplies the 20 random bytes. */
 export function secureNodeId(ip: string, random: Buffer): Buffer {
   const id = Buffer.from(random.subarray(0, ID_BYTES));
   const bytes = ipBytes(ip);

@@ -6,7 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCompactNodes6, encodeCompactNodes6 } from '../../src/dht/dht-node.js';
-import { decodeCompactIPv6 } from '../../src/net/compact.js';
+import { encodeResponse } from '../../src/dht/krpc.js';
+import { validNodeId } from '../../src/dht/node-id.js';
+import { decodeCompactIPv6, encodeCompactIPv6 } from '../../src/net/compact.js';
 import type { PeerAddress } from '../../src/net/compact.js';
 import { OUR_ID, addr, ask, befriend, drain, makeNode, responseOf } from './support/dht-helpers.js';
 
@@ -55,6 +57,22 @@ describe('IPv6 DHT (BEP 32)', () => {
     assert.equal(values.length, 1);
     assert.equal(values[0]!.length, 18);
     assert.deepEqual(decodeCompactIPv6(values[0]!), [addr6(30, 51413)]);
+  });
+
+  it('BEP 42 on IPv6: 4 distinct IPv6 responders naming our public address (18-byte ip) give us an id for its /64', () => {
+    const node = makeNode({ family: 6 });
+    const me = '2001:db8:aa:bb::42';
+    for (let i = 1; i <= 4; i++) {
+      const from = { host: `2001:db8:ff::${i}`, port: 6881 };
+      node.ping(from, i);
+      const q = drain(node).find((s) => s.msg.y === 'q' && s.msg.q === 'ping');
+      assert.ok(q);
+      node.handlePacket(encodeResponse(q.msg.t, { id: idOf(100 + i) }, { ip: encodeCompactIPv6([{ host: me, port: 6881 }]) }), from, i);
+      assert.equal(node.getStats().idChanges, i < 4 ? 0 : 1);
+    }
+    assert.equal(node.externalAddress(), me);
+    assert.ok(validNodeId(node.id, me));
+    assert.ok(!validNodeId(node.id, '2001:db8:aa:bc::42'));
   });
 
   it('dual stack: paired nodes answer `want` n4/n6 from both tables; without want, only the own family', () => {

@@ -68,11 +68,37 @@ describe('BEP 42 node ids', () => {
   });
 
   it('local addresses are exempt', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '192.168.1.1', '172.16.0.1', '172.31.255.255', '169.254.0.1', '::1', 'fd00::1']) {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '192.168.1.1', '172.16.0.1', '172.31.255.255', '169.254.0.1', '::1', 'fd00::1', 'fe80::1']) {
       assert.ok(isLocalAddress(ip), ip);
       assert.ok(validNodeId(Buffer.alloc(20), ip), ip);
     }
-    for (const ip of ['172.32.0.1', '11.0.0.1', '8.8.8.8', '192.169.0.1']) assert.ok(!isLocalAddress(ip), ip);
+    for (const ip of ['172.32.0.1', '11.0.0.1', '8.8.8.8', '192.169.0.1', '2001:db8::1', 'fec0::1']) assert.ok(!isLocalAddress(ip), ip);
+  });
+
+  it('IPv6: the high 64 bits under the mask 01.03.07.0f.1f.3f.7f.ff count, the interface id does not', () => {
+    const rnd = Buffer.from('00112233445566778899aabbccddeeff00112205', 'hex');
+    const ip = '2001:db8:85a3:1234::8a2e:370:7334';
+    const id = secureNodeId(ip, rnd);
+    assert.ok(validNodeId(id, ip));
+    assert.equal(id[19], 0x05);
+    assert.ok(validNodeId(id, '2001:db8:85a3:1234:ffff::1'), 'same /64, other interface id');
+    assert.ok(!validNodeId(id, '2001:db8:85a3:1235::8a2e:370:7334'), 'another /64');
+    // 0x20 and 0x21 differ in bit 0, under mask 0x01: the first byte's low bit counts.
+    assert.ok(!validNodeId(id, '2101:db8:85a3:1234::1'));
+    // 0x20 and 0x22 differ only in bit 1, outside mask 0x01.
+    assert.ok(validNodeId(id, '2201:db8:85a3:1234::1'));
+    // An IPv4-mapped address is its IPv4 address.
+    assert.equal(secureNodeId('::ffff:124.31.75.21', Buffer.from(VECTORS[0]![2], 'hex')).subarray(0, 3).toString('hex'), VECTORS[0]![2].slice(0, 6));
+  });
+
+  it('property: secureNodeId makes an id valid for its IPv6 address', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.uint8Array({ minLength: 20, maxLength: 20 }), (ip, rnd) => {
+        fc.pre(!isLocalAddress(ip) && !ip.includes('.'));
+        assert.ok(validNodeId(secureNodeId(ip, Buffer.from(rnd)), ip));
+      }),
+      { seed: 43, numRuns: 300 },
+    );
   });
 
   it('property: secureNodeId always makes an id valid for its IP', () => {
