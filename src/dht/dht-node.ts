@@ -521,9 +521,7 @@ export class DhtNode {
     for (const f of families) {
       const table = f === this.family ? this.table : this.sibling?.table;
       if (!table) continue;
-      const nodes = table.closest(target, K, true);
-      if (f === 4) out.nodes = encodeCompactNodes(nodes);
-      else out.nodes6 = encodeCompactNodes6(nodes);
+      out[f === 4 ? 'nodes' : 'nodes6'] = encodeNodes(f, table.closest(target, K, true));
     }
     return out;
   }
@@ -646,24 +644,23 @@ export class DhtNode {
   private vote(voter: string, claimed: string, now: number): void {
     const prev = this.voters.get(voter);
     if (prev === claimed) return;
-    if (prev !== undefined) {
-      const n = (this.externalVotes.get(prev) ?? 1) - 1;
-      if (n <= 0) this.externalVotes.delete(prev);
-      else this.externalVotes.set(prev, n);
-      this.voters.delete(voter);
-    }
+    if (prev !== undefined) this.withdrawVote(voter, prev);
     if (this.voters.size >= MAX_VOTERS) {
       // The oldest voter's vote lapses (Map keeps insertion order).
       const [oldVoter, oldClaim] = this.voters.entries().next().value as [string, string];
-      this.voters.delete(oldVoter);
-      const n = (this.externalVotes.get(oldClaim) ?? 1) - 1;
-      if (n <= 0) this.externalVotes.delete(oldClaim);
-      else this.externalVotes.set(oldClaim, n);
+      this.withdrawVote(oldVoter, oldClaim);
     }
     if (!this.externalVotes.has(claimed) && this.externalVotes.size >= MAX_ADDRESS_CANDIDATES) return;
     this.voters.set(voter, claimed);
     this.externalVotes.set(claimed, (this.externalVotes.get(claimed) ?? 0) + 1);
     this.adoptSecureId(now);
+  }
+
+  private withdrawVote(voter: string, claimed: string): void {
+    this.voters.delete(voter);
+    const n = (this.externalVotes.get(claimed) ?? 1) - 1;
+    if (n <= 0) this.externalVotes.delete(claimed);
+    else this.externalVotes.set(claimed, n);
   }
 
   /** Our external address once enough distinct nodes agree on it (and clearly more than on any other). */
@@ -761,7 +758,7 @@ export class DhtNode {
     }
     const id = Buffer.from(bytesArg(r.r, 'id', ID_BYTES)!);
     const nodesRaw = bytesArg(r.r, this.family === 4 ? 'nodes' : 'nodes6');
-    const nodes = nodesRaw ? (this.family === 4 ? decodeCompactNodes(nodesRaw) : decodeCompactNodes6(nodesRaw)) : [];
+    const nodes = nodesRaw ? decodeNodes(this.family, nodesRaw) : [];
     this.offerToSibling(r.r, now);
     const token = bytesArg(r.r, 'token');
     l.lookup.answered(c.addr, id, nodes, token ? Buffer.from(token) : undefined, now);
@@ -807,8 +804,7 @@ export class DhtNode {
     if (!sib || sib.table.size >= 2 * K) return;
     const raw = bytesArg(r, sib.family === 4 ? 'nodes' : 'nodes6');
     if (!raw) return;
-    const nodes = sib.family === 4 ? decodeCompactNodes(raw) : decodeCompactNodes6(raw);
-    for (const n of nodes.slice(0, K)) if (!sib.table.find(n.id)) sib.ping(n.addr, now);
+    for (const n of decodeNodes(sib.family, raw).slice(0, K)) if (!sib.table.find(n.id)) sib.ping(n.addr, now);
   }
 
   /** Keeps a BEP 44 item from an answer if it checks out (hash, or signature and newest seq). */
@@ -897,45 +893,39 @@ export class DhtNode {
   }
 }
 
-export function encodeCompactNodes(nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
-  const v4 = nodes.filter((n) => !n.addr.host.includes(':'));
-  return Buffer.concat(v4.map((n) => Buffer.concat([n.id, encodeCompactIPv4([n.addr])])));
+/** Compact node info (BEP 5 `nodes`, BEP 32 `nodes6`): 20-byte id, then the address and port. */
+export function encodeNodes(family: DhtFamily, nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
+  const mine = nodes.filter((n) => familyOf(n.addr.host) === family);
+  const encode = family === 4 ? encodeCompactIPv4 : encodeCompactIPv6;
+  return Buffer.concat(mine.map((n) => Buffer.concat([n.id, encode([n.addr])])));
 }
 
-/** BEP 32 `nodes6`: 20-byte id, 16-byte address, 2-byte port. */
-export function encodeCompactNodes6(nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer {
-  const v6 = nodes.filter((n) => n.addr.host.includes(':'));
-  return Buffer.concat(v6.map((n) => Buffer.concat([n.id, encodeCompactIPv6([n.addr])])));
-}
-
-export function decodeCompactNodes6(b: Uint8Array): Contact[] {
+/** At most 16 contacts (an answer carries 8); a truncated last entry is dropped. */
+export function decodeNodes(family: DhtFamily, b: Uint8Array): Contact[] {
+  const size = family === 4 ? 26 : 38;
+  const decode = family === 4 ? decodeCompactIPv4 : decodeCompactIPv6;
   const out: Contact[] = [];
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i + 38 <= buf.length && out.length < 16; i += 38) {
-    const [addr] = decodeCompactIPv6(buf.subarray(i + 20, i + 38));
+  for (let i = 0; i + size <= buf.length && out.length < 16; i += size) {
+    const [addr] = decode(buf.subarray(i + 20, i + size));
     if (addr) out.push({ id: Buffer.from(buf.subarray(i, i + 20)), addr });
   }
   return out;
 }
 
+export const encodeCompactNodes = (nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer => encodeNodes(4, nodes);
+export const decodeCompactNodes = (b: Uint8Array): Contact[] => decodeNodes(4, b);
+export const encodeCompactNodes6 = (nodes: readonly { id: Buffer; addr: PeerAddress }[]): Buffer => encodeNodes(6, nodes);
+export const decodeCompactNodes6 = (b: Uint8Array): Contact[] => decodeNodes(6, b);
+
 /** One peer as a `values` entry or an `ip` field: 6 bytes for IPv4, 18 for IPv6. */
 function encodeCompactPeer(p: PeerAddress): Buffer {
-  return p.host.includes(':') ? encodeCompactIPv6([p]) : encodeCompactIPv4([p]);
+  return familyOf(p.host) === 6 ? encodeCompactIPv6([p]) : encodeCompactIPv4([p]);
 }
 
 /** A `values` entry in a DHT of this family (the two DHTs never mix data, BEP 32). */
 function decodeCompactPeer(b: Uint8Array, family: DhtFamily): PeerAddress[] {
   return family === 6 ? decodeCompactIPv6(b) : decodeCompactIPv4(b);
-}
-
-export function decodeCompactNodes(b: Uint8Array): Contact[] {
-  const out: Contact[] = [];
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i + 26 <= buf.length && out.length < 16; i += 26) {
-    const [addr] = decodeCompactIPv4(buf.subarray(i + 20, i + 26));
-    if (addr) out.push({ id: Buffer.from(buf.subarray(i, i + 20)), addr });
-  }
-  return out;
 }
 
 /** A stored, already-bencoded value put back into a message: decoding then re-encoding gives the same bytes. */
