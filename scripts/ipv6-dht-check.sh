@@ -20,7 +20,8 @@ ip netns exec "$NS" env W="$W" bash -euo pipefail -c '
   ip link set v0 up
   S=bin/shoal.js
   pids=()
-  trap "kill \${pids[*]} 2>/dev/null || true" EXIT
+  # Stop the nodes and wait for them: they save their tables as they exit, into $W.
+  trap "kill \${pids[*]} 2>/dev/null; wait 2>/dev/null || true" EXIT
 
   echo "== 1. the IPv6 DHT"
   export SHOAL_NET_ALLOW=::1/128
