@@ -521,9 +521,18 @@ export class Torrent {
       this.dropPeer(peer, 'banned peer');
       return;
     }
-    // One connection per peer id: a second one (we dialled each other) is dropped.
+    // One connection per peer id. When we dialled each other (PEX tells both sides at once), each
+    // side sees the two handshakes complete in its own order: dropping "the second" could drop a
+    // different connection on each side and lose both. Both sides keep the one dialled by the
+    // smaller peer id instead; two connections in the same direction keep the older one.
     for (const other of this.peers.values()) {
       if (other !== peer && other.handshaken && other.session.remotePeerId?.equals(peer.session.remotePeerId!)) {
+        const weAreSmaller = Buffer.compare(this.deps.peerId, peer.session.remotePeerId!) < 0;
+        const bySmaller = (p: Peer): boolean => p.incoming !== weAreSmaller;
+        if (bySmaller(peer) && !bySmaller(other)) {
+          this.dropPeer(other, 'duplicate connection');
+          break;
+        }
         this.dropPeer(peer, 'duplicate connection');
         return;
       }
